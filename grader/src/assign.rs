@@ -22,13 +22,27 @@ const BEGIN: &str = "// BEGIN SOLUTION";
 const BEGIN_NO_PROMPT: &str = "// BEGIN SOLUTION NO PROMPT";
 const END: &str = "// END SOLUTION";
 /// Added to each answer file of the student crate: the stubs leave parameters and imports unused.
-const STUB_ALLOW: &str =
-    "#![allow(unused)] // The stubs leave names unused; delete this line once you are done.";
+const STUB_ALLOW: &str = "#![allow(unused)] // The stubs leave names unused; delete this line once you are done.";
 
 /// Package names in the two crates' `Cargo.toml`.
 pub const SOLUTION_PACKAGE: &str = "resnet-lab-solution";
 /// The student crate's package name.
 pub const STUDENT_PACKAGE: &str = "resnet-lab-student";
+/// Names that differ between the two crates (so that both can live in one workspace without
+/// colliding outputs): applied to every generated file. Students see `resnet_lab`.
+const RENAMES: [(&str, &str); 4] = [
+    ("name = \"resnet-lab-solution\"", "name = \"resnet-lab-student\""),
+    ("resnet_lab_solution", "resnet_lab"),
+    ("name = \"solution-", "name = \""),
+    (
+        "the reference solution, single source of truth for the student crate",
+        "the student crate (generated from the solution by `grader assign`)",
+    ),
+];
+
+fn rename(text: &str) -> String {
+    RENAMES.iter().fold(text.to_string(), |t, (from, to)| t.replace(from, to))
+}
 
 /// What a region becomes in the student crate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,15 +63,9 @@ pub struct Stubbed {
 /// The exercise a file holds, from its first line (`//! Exercise 1 — `BasicBlock` (15 points).`).
 fn exercise_title(source: &str) -> Option<String> {
     let first = source.lines().next()?.strip_prefix("//! ")?;
-    first.starts_with("Exercise").then(|| {
-        first
-            .split(" (")
-            .next()
-            .unwrap_or(first)
-            .replace('`', "")
-            .trim_end_matches('.')
-            .to_string()
-    })
+    first
+        .starts_with("Exercise")
+        .then(|| first.split(" (").next().unwrap_or(first).replace('`', "").trim_end_matches('.').to_string())
 }
 
 /// Replaces the solution regions of one file; `path` (relative to the crate) names it in messages.
@@ -72,30 +80,17 @@ pub fn stub_source(source: &str, path: &Path) -> Result<Stubbed> {
         let indent = &line[..line.len() - line.trim_start().len()];
         if trimmed == BEGIN || trimmed == BEGIN_NO_PROMPT {
             if let Some((_, at)) = open {
-                bail!(
-                    "{}:{number}: a solution region starts inside the region opened at line {at}",
-                    path.display()
-                );
+                bail!("{}:{number}: a solution region starts inside the region opened at line {at}", path.display());
             }
-            let region = if trimmed == BEGIN {
-                Region::Prompt
-            } else {
-                Region::NoPrompt
-            };
+            let region = if trimmed == BEGIN { Region::Prompt } else { Region::NoPrompt };
             if region == Region::Prompt {
                 prompts += 1;
-                out.push_str(&format!(
-                    "{indent}todo!(\"{title}: not implemented yet ({})\")\n",
-                    path.display()
-                ));
+                out.push_str(&format!("{indent}todo!(\"{title} ({})\")\n", path.display()));
             }
             open = Some((region, number));
         } else if trimmed == END {
             if open.take().is_none() {
-                bail!(
-                    "{}:{number}: `{END}` without a matching `{BEGIN}`",
-                    path.display()
-                );
+                bail!("{}:{number}: `{END}` without a matching `{BEGIN}`", path.display());
             }
         } else if trimmed.starts_with(BEGIN) || trimmed.starts_with(END) {
             bail!(
@@ -107,10 +102,7 @@ pub fn stub_source(source: &str, path: &Path) -> Result<Stubbed> {
         }
     }
     if let Some((_, at)) = open {
-        bail!(
-            "{}:{at}: solution region never closed with `{END}`",
-            path.display()
-        );
+        bail!("{}:{at}: solution region never closed with `{END}`", path.display());
     }
     if prompts > 0 {
         out = insert_after_module_docs(&out, STUB_ALLOW);
@@ -177,31 +169,20 @@ pub fn generate(solution: &Path) -> Result<StudentCrate> {
     let mut student = StudentCrate::default();
     for relative in crate_files(solution)? {
         let full = solution.join(&relative);
-        let source = std::fs::read_to_string(&full)
-            .with_context(|| format!("cannot read {}", full.display()))?;
-        let text = if relative == Path::new("Cargo.toml") {
-            let needle = format!("name = \"{SOLUTION_PACKAGE}\"");
-            if !source.contains(&needle) {
-                bail!("{} does not declare {needle}", full.display());
-            }
-            source
-                .replacen(&needle, &format!("name = \"{STUDENT_PACKAGE}\""), 1)
-                .replacen(
-                    "the reference solution, single source of truth for the student crate",
-                    "the student crate (generated from the solution by `grader assign`)",
-                    1,
-                )
-        } else if relative.extension().is_some_and(|e| e == "rs") {
+        let source = std::fs::read_to_string(&full).with_context(|| format!("cannot read {}", full.display()))?;
+        if relative == Path::new("Cargo.toml") && !source.contains(&format!("name = \"{SOLUTION_PACKAGE}\"")) {
+            bail!("{} does not declare the package {SOLUTION_PACKAGE}", full.display());
+        }
+        let text = if relative.extension().is_some_and(|e| e == "rs") {
             let stubbed = stub_source(&source, &relative)?;
             if stubbed.prompts > 0 {
-                student
-                    .answer_files
-                    .insert(relative.clone(), stubbed.prompts);
+                student.answer_files.insert(relative.clone(), stubbed.prompts);
             }
             stubbed.text
         } else {
             source
         };
+        let text = rename(&text);
         student.files.insert(relative, text);
     }
     Ok(student)
@@ -215,8 +196,7 @@ pub fn write(student: &StudentCrate, dest: &Path) -> Result<Vec<PathBuf>> {
         let path = dest.join(relative);
         if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
             std::fs::create_dir_all(path.parent().expect("has parent"))?;
-            std::fs::write(&path, text)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
             written.push(relative.clone());
         }
     }
@@ -237,20 +217,14 @@ pub fn differences(student: &StudentCrate, dest: &Path) -> Result<Vec<String>> {
     for (relative, text) in &student.files {
         match std::fs::read_to_string(dest.join(relative)) {
             Ok(actual) if &actual == text => {}
-            Ok(_) => problems.push(format!(
-                "{} differs from what `grader assign` generates",
-                relative.display()
-            )),
+            Ok(_) => problems.push(format!("{} differs from what `grader assign` generates", relative.display())),
             Err(_) => problems.push(format!("{} is missing", relative.display())),
         }
     }
     if dest.is_dir() {
         for extra in crate_files(dest)? {
             if !student.files.contains_key(&extra) {
-                problems.push(format!(
-                    "{} is not generated from the solution",
-                    extra.display()
-                ));
+                problems.push(format!("{} is not generated from the solution", extra.display()));
             }
         }
     }
@@ -269,7 +243,7 @@ mod tests {
         assert_eq!(
             stubbed.text,
             format!(
-                "//! Exercise 9 — `Thing` (5 points).\n{STUB_ALLOW}\nfn f() -> i32 {{\n    // TODO: return 1\n    todo!(\"Exercise 9 — Thing: not implemented yet (src/thing.rs)\")\n}}\nstruct S {{\n}}\n"
+                "//! Exercise 9 — `Thing` (5 points).\n{STUB_ALLOW}\nfn f() -> i32 {{\n    // TODO: return 1\n    todo!(\"Exercise 9 — Thing (src/thing.rs)\")\n}}\nstruct S {{\n}}\n"
             )
         );
     }
@@ -277,39 +251,19 @@ mod tests {
     #[test]
     fn files_without_regions_are_copied_unchanged() {
         let source = "//! provided\nfn g() {}\n";
-        assert_eq!(
-            stub_source(source, Path::new("a.rs")).unwrap(),
-            Stubbed {
-                text: source.to_string(),
-                prompts: 0
-            }
-        );
+        assert_eq!(stub_source(source, Path::new("a.rs")).unwrap(), Stubbed { text: source.to_string(), prompts: 0 });
     }
 
     #[test]
     fn bad_markers_are_reported_with_file_and_line() {
         let nested = "// BEGIN SOLUTION\n// BEGIN SOLUTION\n// END SOLUTION\n";
-        let err = stub_source(nested, Path::new("n.rs"))
-            .unwrap_err()
-            .to_string();
-        assert_eq!(
-            err,
-            "n.rs:2: a solution region starts inside the region opened at line 1"
-        );
-        let err = stub_source("x\n// END SOLUTION\n", Path::new("e.rs"))
-            .unwrap_err()
-            .to_string();
+        let err = stub_source(nested, Path::new("n.rs")).unwrap_err().to_string();
+        assert_eq!(err, "n.rs:2: a solution region starts inside the region opened at line 1");
+        let err = stub_source("x\n// END SOLUTION\n", Path::new("e.rs")).unwrap_err().to_string();
         assert!(err.starts_with("e.rs:2:"), "{err}");
-        let err = stub_source("// BEGIN SOLUTION\nx\n", Path::new("u.rs"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.starts_with("u.rs:1: solution region never closed"),
-            "{err}"
-        );
-        let err = stub_source("// BEGIN SOLUTIONS\n", Path::new("t.rs"))
-            .unwrap_err()
-            .to_string();
+        let err = stub_source("// BEGIN SOLUTION\nx\n", Path::new("u.rs")).unwrap_err().to_string();
+        assert!(err.starts_with("u.rs:1: solution region never closed"), "{err}");
+        let err = stub_source("// BEGIN SOLUTIONS\n", Path::new("t.rs")).unwrap_err().to_string();
         assert!(err.contains("unknown marker"), "{err}");
     }
 
@@ -318,26 +272,13 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         let student = generate(&root.join("solution")).unwrap();
         let problems = differences(&student, &root.join("student")).unwrap();
-        assert!(
-            problems.is_empty(),
-            "student/ is stale; run `make student` (grader assign):\n{}",
-            problems.join("\n")
-        );
+        assert!(problems.is_empty(), "student/ is stale; run `make student` (grader assign):\n{}", problems.join("\n"));
         // Every exercise ships unsolved: each answer file's stubs are all present, no solution left.
         assert_eq!(student.answer_files.len(), 5, "{:?}", student.answer_files);
         for (file, stubs) in &student.answer_files {
             let text = &student.files[file];
-            assert_eq!(
-                text.matches("todo!(\"").count(),
-                *stubs,
-                "{}",
-                file.display()
-            );
-            assert!(
-                !text.contains("SOLUTION"),
-                "{} still holds a marker",
-                file.display()
-            );
+            assert_eq!(text.matches("todo!(\"").count(), *stubs, "{}", file.display());
+            assert!(!text.contains("SOLUTION"), "{} still holds a marker", file.display());
         }
     }
 }

@@ -2,7 +2,18 @@
 //! instructor tooling that generates the student crate.
 //!
 //! This crate does not link libtorch. Checks run in `grader-runner` (the `resnet-lab-runner`
-//! crate), which is built against the crate being graded and started once per check.
+//! crate), which is built against the crate being graded (see [`runner_build`]) and started once
+//! per check (see [`sandbox`] and [`protocol`]).
 
 pub mod assign;
+pub mod catalog;
 pub mod commands;
+pub mod data_dir;
+pub mod grade;
+pub mod profile;
+pub mod protocol;
+pub mod report;
+pub mod runner_build;
+pub mod sandbox;
+pub mod schema;
+pub mod summary;

@@ -3,11 +3,7 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "grader",
-    version,
-    about = "Grades the Residual Networks assignment"
-)]
+#[command(name = "grader", version, about = "Grades the Residual Networks assignment", long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -15,6 +11,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Grade an assignment crate in place (default: student/) and write report.json.
+    Check(grader::commands::check::Args),
+    /// List the checks.
+    List(grader::commands::list::Args),
     /// Write the student crate from the solution crate (instructors).
     Assign(grader::commands::assign::Args),
 }
@@ -22,6 +22,8 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let code = match cli.command {
+        Command::Check(args) => grader::commands::check::run(args),
+        Command::List(args) => grader::commands::list::run(args),
         Command::Assign(args) => grader::commands::assign::run(args),
     };
     match code {

@@ -31,11 +31,7 @@ pub struct Ablation {
 }
 
 /// Builds each variant with `build`, trains it with your `train_resnet18`, and returns all three.
-pub fn run_ablation(
-    build: ModelBuilder<'_>,
-    data: &TrainingData,
-    config: &TrainConfig,
-) -> Result<Ablation, Error> {
+pub fn run_ablation(build: ModelBuilder<'_>, data: &TrainingData, config: &TrainConfig) -> Result<Ablation, Error> {
     // TODO:
     //   1. Derive three `ResNetConfig`s from `config.model`: unchanged; `norm: Norm::Identity`; and
     //      `dropout` between 0.1 and 0.3 (keep BatchNorm). Use struct update syntax:
@@ -50,27 +46,12 @@ pub fn run_ablation(
         let report = train_resnet18(&mut model, data, train_config)?;
         Ok(AblationRun { model, report })
     };
-    let without_bn_config = TrainConfig {
-        peak_learning_rate: config.peak_learning_rate / 10.0,
-        grad_clip: Some(1.0),
-        ..config.clone()
-    };
+    let without_bn_config =
+        TrainConfig { peak_learning_rate: config.peak_learning_rate / 10.0, grad_clip: Some(1.0), ..config.clone() };
     Ok(Ablation {
         with_batch_norm: run(config.model, config)?,
-        without_batch_norm: run(
-            crate::ResNetConfig {
-                norm: Norm::Identity,
-                ..config.model
-            },
-            &without_bn_config,
-        )?,
-        with_dropout: run(
-            crate::ResNetConfig {
-                dropout: 0.2,
-                ..config.model
-            },
-            config,
-        )?,
+        without_batch_norm: run(crate::ResNetConfig { norm: Norm::Identity, ..config.model }, &without_bn_config)?,
+        with_dropout: run(crate::ResNetConfig { dropout: 0.2, ..config.model }, config)?,
     })
     // END SOLUTION
 }

@@ -6,7 +6,7 @@
 //! current thread, in the order the forward pass computes them.
 //!
 //! ```no_run
-//! # use resnet_lab::hooks::{register_forward_hook, LayerKind};
+//! # use resnet_lab_solution::hooks::{register_forward_hook, LayerKind};
 //! # fn demo(model: &dyn tch::nn::ModuleT, x: &tch::Tensor) {
 //! let handle = register_forward_hook(|event| {
 //!     if event.kind == LayerKind::Conv2d {

@@ -39,20 +39,13 @@ pub fn loss_slice(
         let slice = alphas
             .iter()
             .map(|&alpha| {
-                for ((_, var), (original, direction)) in
-                    variables.iter_mut().zip(originals.iter().zip(&directions))
-                {
+                for ((_, var), (original, direction)) in variables.iter_mut().zip(originals.iter().zip(&directions)) {
                     if let Some(direction) = direction {
                         var.copy_(&(original + direction * alpha));
                     }
                 }
                 let logits = net.forward_t(&x, false).to_kind(Kind::Float);
-                (
-                    alpha,
-                    logits
-                        .cross_entropy_loss::<Tensor>(labels, None, Reduction::Mean, -100, 0.0)
-                        .double_value(&[]),
-                )
+                (alpha, logits.cross_entropy_loss::<Tensor>(labels, None, Reduction::Mean, -100, 0.0).double_value(&[]))
             })
             .collect();
         for ((_, var), original) in variables.iter_mut().zip(&originals) {
@@ -75,10 +68,7 @@ trait TrainableNamed {
 
 impl TrainableNamed for nn::VarStore {
     fn trainable_variables_named(&self) -> Vec<(String, Tensor)> {
-        self.variables()
-            .into_iter()
-            .filter(|(_, t)| t.requires_grad())
-            .collect()
+        self.variables().into_iter().filter(|(_, t)| t.requires_grad()).collect()
     }
 }
 
@@ -93,38 +83,15 @@ mod tests {
     #[test]
     fn the_slice_passes_through_the_current_loss_and_restores_the_weights() {
         tch::manual_seed(0);
-        let model = Model::resnet18(
-            &ResNetConfig {
-                base_width: 4,
-                ..Default::default()
-            },
-            Device::Cpu,
-        );
+        let model = Model::resnet18(&ResNetConfig { base_width: 4, ..Default::default() }, Device::Cpu);
         let data = crate::data::synthetic::generate(8, 1);
-        let config = TrainConfig {
-            device: Device::Cpu,
-            ..Default::default()
-        };
+        let config = TrainConfig { device: Device::Cpu, ..Default::default() };
         let before = model.vs.variables()["conv1.weight"].copy();
-        let slice = loss_slice(
-            &*model.net,
-            &model.vs,
-            &data.images,
-            &data.labels,
-            &config,
-            &[-1.0, 0.0, 1.0],
-            5,
-        );
+        let slice = loss_slice(&*model.net, &model.vs, &data.images, &data.labels, &config, &[-1.0, 0.0, 1.0], 5);
         assert!(model.vs.variables()["conv1.weight"].equal(&before));
         let x = prepare_batch(&data.images, &config, false);
-        let at_zero = model
-            .forward_t(&x, false)
-            .cross_entropy_for_logits(&data.labels)
-            .double_value(&[]);
-        assert!(
-            (slice[1].1 - at_zero).abs() < 1e-4,
-            "{slice:?} vs {at_zero}"
-        );
+        let at_zero = model.forward_t(&x, false).cross_entropy_for_logits(&data.labels).double_value(&[]);
+        assert!((slice[1].1 - at_zero).abs() < 1e-4, "{slice:?} vs {at_zero}");
         assert!(slice[0].1 != slice[1].1 && slice.iter().all(|(_, l)| l.is_finite()));
     }
 

@@ -42,25 +42,10 @@ pub struct Conv2d {
 
 impl Conv2d {
     /// A `kernel`×`kernel` convolution with the given stride and padding, on path `p`.
-    pub fn new(
-        p: &nn::Path,
-        in_channels: i64,
-        out_channels: i64,
-        kernel: i64,
-        stride: i64,
-        padding: i64,
-    ) -> Self {
-        let config = nn::ConvConfig {
-            stride,
-            padding,
-            bias: false,
-            ws_init: KAIMING_NORMAL_FAN_OUT,
-            ..Default::default()
-        };
-        Self {
-            name: full_name(p),
-            inner: nn::conv2d(p, in_channels, out_channels, kernel, config),
-        }
+    pub fn new(p: &nn::Path, in_channels: i64, out_channels: i64, kernel: i64, stride: i64, padding: i64) -> Self {
+        let config =
+            nn::ConvConfig { stride, padding, bias: false, ws_init: KAIMING_NORMAL_FAN_OUT, ..Default::default() };
+        Self { name: full_name(p), inner: nn::conv2d(p, in_channels, out_channels, kernel, config) }
     }
 
     /// The convolution's weight, shape `[out, in, k, k]`.
@@ -109,10 +94,7 @@ impl Norm2d {
             )),
             Norm::Identity => None,
         };
-        Self {
-            name: full_name(p),
-            inner,
-        }
+        Self { name: full_name(p), inner }
     }
 }
 
@@ -139,10 +121,7 @@ pub struct Linear {
 impl Linear {
     /// A linear map from `in_features` to `out_features` on path `p`.
     pub fn new(p: &nn::Path, in_features: i64, out_features: i64) -> Self {
-        Self {
-            name: full_name(p),
-            inner: nn::linear(p, in_features, out_features, Default::default()),
-        }
+        Self { name: full_name(p), inner: nn::linear(p, in_features, out_features, Default::default()) }
     }
 }
 
@@ -189,13 +168,7 @@ mod tests {
     fn names_follow_pytorch() {
         let vs = nn::VarStore::new(Device::Cpu);
         let root = vs.root();
-        let _ds = Downsample::new(
-            &(&root / "layer2" / "0" / "downsample"),
-            4,
-            8,
-            2,
-            Norm::BatchNorm,
-        );
+        let _ds = Downsample::new(&(&root / "layer2" / "0" / "downsample"), 4, 8, 2, Norm::BatchNorm);
         let mut names: Vec<_> = vs.variables().into_keys().collect();
         names.sort();
         assert_eq!(
@@ -217,10 +190,7 @@ mod tests {
         let conv = conv3x3(&vs.root(), 64, 128, 1);
         let std = conv.weight().std(true).double_value(&[]);
         let expected = (2.0f64 / (128.0 * 9.0)).sqrt();
-        assert!(
-            (std - expected).abs() / expected < 0.02,
-            "std {std} vs {expected}"
-        );
+        assert!((std - expected).abs() / expected < 0.02, "std {std} vs {expected}");
     }
 
     #[test]
@@ -230,10 +200,7 @@ mod tests {
         let _id = Norm2d::new(&(vs.root() / "id"), 3, Norm::Identity);
         let vars = vs.variables();
         assert_eq!(vars["bn.weight"].sum(Kind::Float).double_value(&[]), 3.0);
-        assert_eq!(
-            vars["bn.bias"].abs().sum(Kind::Float).double_value(&[]),
-            0.0
-        );
+        assert_eq!(vars["bn.bias"].abs().sum(Kind::Float).double_value(&[]), 0.0);
         assert!(!vars.keys().any(|k| k.starts_with("id")));
     }
 }

@@ -69,14 +69,7 @@ mod tests {
     #[test]
     fn plain_nets_have_no_shortcut_parameters_and_classify() {
         let vs = nn::VarStore::new(Device::Cpu);
-        let net = plain_net(
-            &vs.root(),
-            [1, 1, 1, 1],
-            &ResNetConfig {
-                base_width: 4,
-                ..Default::default()
-            },
-        );
+        let net = plain_net(&vs.root(), [1, 1, 1, 1], &ResNetConfig { base_width: 4, ..Default::default() });
         assert!(!vs.variables().keys().any(|k| k.contains("downsample")));
         let x = Tensor::randn([3, 3, 8, 8], (Kind::Float, Device::Cpu));
         assert_eq!(net.forward_t(&x, false).size(), [3, 10]);

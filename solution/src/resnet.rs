@@ -45,12 +45,7 @@ pub struct ResNetConfig {
 
 impl Default for ResNetConfig {
     fn default() -> Self {
-        Self {
-            num_classes: 10,
-            base_width: 64,
-            norm: Norm::BatchNorm,
-            dropout: 0.0,
-        }
+        Self { num_classes: 10, base_width: 64, norm: Norm::BatchNorm, dropout: 0.0 }
     }
 }
 
@@ -81,37 +76,16 @@ impl<B: ResidualBlock> ResNet<B> {
                 let block_path = &layer / index;
                 let block_stride = if index == 0 { stride } else { 1 };
                 let out_channels = planes * B::EXPANSION;
-                let downsample = (B::HAS_SHORTCUT
-                    && (block_stride != 1 || in_channels != out_channels))
-                    .then(|| {
-                        Downsample::new(
-                            &(&block_path / "downsample"),
-                            in_channels,
-                            out_channels,
-                            block_stride,
-                            config.norm,
-                        )
-                    });
-                stage_blocks.push(B::build(
-                    &block_path,
-                    in_channels,
-                    planes,
-                    block_stride,
-                    downsample,
-                    config.norm,
-                ));
+                let downsample = (B::HAS_SHORTCUT && (block_stride != 1 || in_channels != out_channels)).then(|| {
+                    Downsample::new(&(&block_path / "downsample"), in_channels, out_channels, block_stride, config.norm)
+                });
+                stage_blocks.push(B::build(&block_path, in_channels, planes, block_stride, downsample, config.norm));
                 in_channels = out_channels;
             }
             stages.push(stage_blocks);
         }
         let fc = Linear::new(&(p / "fc"), in_channels, config.num_classes);
-        Self {
-            conv1,
-            bn1,
-            stages,
-            fc,
-            dropout: config.dropout,
-        }
+        Self { conv1, bn1, stages, fc, dropout: config.dropout }
     }
 }
 
@@ -147,11 +121,7 @@ pub fn resnet50(p: &nn::Path, config: &ResNetConfig) -> ResNet<BottleneckBlock> 
 /// Number of trainable parameters (what `sum(p.numel() for p in model.parameters())` counts;
 /// BatchNorm running statistics are buffers and not counted).
 pub fn parameter_count(vs: &nn::VarStore) -> i64 {
-    vs.trainable_variables()
-        .iter()
-        .map(Tensor::numel)
-        .map(|n| n as i64)
-        .sum()
+    vs.trainable_variables().iter().map(Tensor::numel).map(|n| n as i64).sum()
 }
 
 /// A network together with the variables it owns and the configuration it was built with.
@@ -170,11 +140,7 @@ impl Model {
     pub fn resnet18(config: &ResNetConfig, device: Device) -> Self {
         let vs = nn::VarStore::new(device);
         let net = resnet18(&vs.root(), config);
-        Self {
-            vs,
-            net: Box::new(net),
-            config: *config,
-        }
+        Self { vs, net: Box::new(net), config: *config }
     }
 
     /// Runs the network (`train` switches BatchNorm and dropout to training behaviour).
@@ -185,18 +151,12 @@ impl Model {
     /// Saves the variables as safetensors, loadable by PyTorch's `load_state_dict` (strict=False:
     /// tch keeps no `num_batches_tracked`).
     pub fn save(&self, path: &std::path::Path) -> Result<(), crate::Error> {
-        self.vs.save(path).map_err(|source| crate::Error::Weights {
-            path: path.to_path_buf(),
-            source,
-        })
+        self.vs.save(path).map_err(|source| crate::Error::Weights { path: path.to_path_buf(), source })
     }
 
     /// Loads variables saved by [`Model::save`] (or by PyTorch as safetensors) by name.
     pub fn load(&mut self, path: &std::path::Path) -> Result<(), crate::Error> {
-        self.vs.load(path).map_err(|source| crate::Error::Weights {
-            path: path.to_path_buf(),
-            source,
-        })
+        self.vs.load(path).map_err(|source| crate::Error::Weights { path: path.to_path_buf(), source })
     }
 }
 
@@ -233,30 +193,16 @@ mod tests {
         ] {
             assert!(vars.contains_key(name), "missing {name}");
         }
-        assert!(
-            !vars.contains_key("layer1.0.downsample.0.weight"),
-            "layer1 needs no shortcut projection"
-        );
-        assert!(
-            !vars.keys().any(|k| k.contains("__")),
-            "a layer was created twice on one path"
-        );
+        assert!(!vars.contains_key("layer1.0.downsample.0.weight"), "layer1 needs no shortcut projection");
+        assert!(!vars.keys().any(|k| k.contains("__")), "a layer was created twice on one path");
     }
 
     #[test]
     fn identity_norm_removes_every_batchnorm_and_resnet50_expands_by_four() {
-        let config = ResNetConfig {
-            norm: Norm::Identity,
-            base_width: 8,
-            ..Default::default()
-        };
+        let config = ResNetConfig { norm: Norm::Identity, base_width: 8, ..Default::default() };
         let vs = nn::VarStore::new(Device::Cpu);
         let net = resnet50(&vs.root(), &config);
-        assert!(
-            !vs.variables()
-                .keys()
-                .any(|k| k.contains("bn") || k.ends_with("downsample.1.weight"))
-        );
+        assert!(!vs.variables().keys().any(|k| k.contains("bn") || k.ends_with("downsample.1.weight")));
         assert_eq!(vs.variables()["fc.weight"].size(), [10, 8 * 8 * 4]);
         let x = Tensor::randn([2, 3, 16, 16], (Kind::Float, Device::Cpu));
         assert_eq!(net.forward_t(&x, true).size(), [2, 10]);

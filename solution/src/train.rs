@@ -162,13 +162,8 @@ pub struct LrSchedule {
 impl LrSchedule {
     /// A one-cycle schedule over `total_steps` that warms up for `warmup_fraction` of them.
     pub fn one_cycle(peak: f64, warmup_fraction: f64, total_steps: usize) -> Self {
-        let warmup_steps =
-            ((total_steps as f64 * warmup_fraction).round() as usize).clamp(1, total_steps.max(1));
-        Self {
-            peak,
-            warmup_steps,
-            total_steps,
-        }
+        let warmup_steps = ((total_steps as f64 * warmup_fraction).round() as usize).clamp(1, total_steps.max(1));
+        Self { peak, warmup_steps, total_steps }
     }
 
     /// The learning rate for step `step` (0-based).
@@ -199,14 +194,9 @@ pub fn steps_per_epoch(examples: i64, batch_size: i64) -> usize {
 
 /// Nesterov SGD over every trainable variable of `vs`, configured from `config`.
 pub fn sgd(vs: &nn::VarStore, config: &TrainConfig) -> Result<nn::Optimizer, Error> {
-    nn::Sgd {
-        momentum: config.momentum,
-        dampening: 0.0,
-        wd: config.weight_decay,
-        nesterov: true,
-    }
-    .build(vs, config.peak_learning_rate)
-    .map_err(|e| Error::Training(format!("cannot build the optimizer: {e}")))
+    nn::Sgd { momentum: config.momentum, dampening: 0.0, wd: config.weight_decay, nesterov: true }
+        .build(vs, config.peak_learning_rate)
+        .map_err(|e| Error::Training(format!("cannot build the optimizer: {e}")))
 }
 
 /// Switches the 4-D variables of `vs` to the channels-last layout when `config` asks for it.
@@ -237,17 +227,9 @@ pub struct EpochResult {
 /// Prepares a batch of `uint8` images for the network: augmentation (training only),
 /// normalization, layout.
 pub fn prepare_batch(images: &Tensor, config: &TrainConfig, train: bool) -> Tensor {
-    let images = if train && config.augment {
-        random_crop_flip(images, 4)
-    } else {
-        images.shallow_clone()
-    };
+    let images = if train && config.augment { random_crop_flip(images, 4) } else { images.shallow_clone() };
     let x = normalize(&images);
-    if config.nhwc() {
-        to_channels_last(&x)
-    } else {
-        x
-    }
+    if config.nhwc() { to_channels_last(&x) } else { x }
 }
 
 /// One epoch of SGD over `data` (already on `config.device`) in shuffled mini-batches. Sets the
@@ -276,13 +258,7 @@ pub fn train_epoch(
         opt.set_lr(schedule.at(first_step + step));
         let (logits, loss) = tch::autocast(config.autocast(), || {
             let logits = net.forward_t(&x, true);
-            let loss = logits.cross_entropy_loss::<Tensor>(
-                &y,
-                None,
-                Reduction::Mean,
-                -100,
-                config.label_smoothing,
-            );
+            let loss = logits.cross_entropy_loss::<Tensor>(&y, None, Reduction::Mean, -100, config.label_smoothing);
             (logits, loss)
         });
         opt.zero_grad();
@@ -316,10 +292,7 @@ pub fn evaluate(net: &dyn ModuleT, data: &Dataset, config: &TrainConfig) -> f64 
             let len = config.eval_batch_size.min(n - start);
             let x = prepare_batch(&data.images.narrow(0, start, len), config, false);
             let logits = tch::autocast(config.autocast(), || net.forward_t(&x, false));
-            correct += logits
-                .argmax(-1, false)
-                .eq_tensor(&data.labels.narrow(0, start, len))
-                .sum(Kind::Int64);
+            correct += logits.argmax(-1, false).eq_tensor(&data.labels.narrow(0, start, len)).sum(Kind::Int64);
             start += len;
         }
         correct.int64_value(&[])
@@ -335,19 +308,7 @@ mod tests {
     fn one_cycle_warms_up_peaks_and_decays_to_zero() {
         let s = LrSchedule::one_cycle(1.0, 0.25, 8);
         let lrs: Vec<f64> = (0..8).map(|i| s.at(i)).collect();
-        assert_eq!(
-            lrs,
-            [
-                0.5,
-                1.0,
-                1.0,
-                5.0 / 6.0,
-                4.0 / 6.0,
-                3.0 / 6.0,
-                2.0 / 6.0,
-                1.0 / 6.0
-            ]
-        );
+        assert_eq!(lrs, [0.5, 1.0, 1.0, 5.0 / 6.0, 4.0 / 6.0, 3.0 / 6.0, 2.0 / 6.0, 1.0 / 6.0]);
         assert_eq!(s.at(8), 0.0);
     }
 
@@ -360,10 +321,7 @@ mod tests {
 
     #[test]
     fn config_round_trips_through_json_with_its_device() {
-        let config = TrainConfig {
-            device: Device::Cuda(1),
-            ..Default::default()
-        };
+        let config = TrainConfig { device: Device::Cuda(1), ..Default::default() };
         let json = serde_json::to_string(&config).unwrap();
         assert!(json.contains("\"cuda:1\""));
         assert_eq!(serde_json::from_str::<TrainConfig>(&json).unwrap(), config);

@@ -7,18 +7,13 @@
 use crate::Error;
 use crate::resnet::Model;
 use crate::train::{
-    EpochStats, LrSchedule, evaluate, prepare_variables, seed_everything, sgd, steps_per_epoch,
-    train_epoch,
+    EpochStats, LrSchedule, evaluate, prepare_variables, seed_everything, sgd, steps_per_epoch, train_epoch,
 };
 use crate::train::{TrainConfig, TrainingData, TrainingReport};
 
 /// Trains `model` in place on `data.train` as `config` says, and reports its final accuracy on
 /// `data.validation` with one [`EpochStats`] per epoch.
-pub fn train_resnet18(
-    model: &mut Model,
-    data: &TrainingData,
-    config: &TrainConfig,
-) -> Result<TrainingReport, Error> {
+pub fn train_resnet18(model: &mut Model, data: &TrainingData, config: &TrainConfig) -> Result<TrainingReport, Error> {
     // TODO:
     //   1. `seed_everything(config.seed)`; move both splits to `config.device`
     //      (`data.train.to_device(..)`); `prepare_variables(&model.vs, config)`.
@@ -36,22 +31,11 @@ pub fn train_resnet18(
     prepare_variables(&model.vs, config);
     let mut optimizer = sgd(&model.vs, config)?;
     let steps = steps_per_epoch(train.len(), config.batch_size);
-    let schedule = LrSchedule::one_cycle(
-        config.peak_learning_rate,
-        config.warmup_fraction,
-        steps * config.epochs,
-    );
+    let schedule = LrSchedule::one_cycle(config.peak_learning_rate, config.warmup_fraction, steps * config.epochs);
     let mut history = Vec::with_capacity(config.epochs);
     for epoch in 0..config.epochs {
         let started = std::time::Instant::now();
-        let result = train_epoch(
-            &*model.net,
-            &mut optimizer,
-            &train,
-            config,
-            &schedule,
-            epoch * steps,
-        );
+        let result = train_epoch(&*model.net, &mut optimizer, &train, config, &schedule, epoch * steps);
         let validation_accuracy = evaluate(&*model.net, &validation, config);
         let stats = EpochStats {
             epoch: epoch + 1,
@@ -64,11 +48,7 @@ pub fn train_resnet18(
         if config.verbose {
             eprintln!(
                 "epoch {:>2}  loss {:.3}  train {:5.1}%  validation {:5.1}%  ({:.1} s)",
-                stats.epoch,
-                stats.train_loss,
-                stats.train_accuracy,
-                stats.validation_accuracy,
-                stats.seconds
+                stats.epoch, stats.train_loss, stats.train_accuracy, stats.validation_accuracy, stats.seconds
             );
         }
         history.push(stats);

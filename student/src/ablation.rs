@@ -32,11 +32,7 @@ pub struct Ablation {
 }
 
 /// Builds each variant with `build`, trains it with your `train_resnet18`, and returns all three.
-pub fn run_ablation(
-    build: ModelBuilder<'_>,
-    data: &TrainingData,
-    config: &TrainConfig,
-) -> Result<Ablation, Error> {
+pub fn run_ablation(build: ModelBuilder<'_>, data: &TrainingData, config: &TrainConfig) -> Result<Ablation, Error> {
     // TODO:
     //   1. Derive three `ResNetConfig`s from `config.model`: unchanged; `norm: Norm::Identity`; and
     //      `dropout` between 0.1 and 0.3 (keep BatchNorm). Use struct update syntax:
@@ -45,5 +41,5 @@ pub fn run_ablation(
     //      Without BatchNorm the same learning rate usually diverges: lower it (e.g. 10×) and clip
     //      the gradient norm (`grad_clip`) in a copy of `config` for that run.
     //   3. Return the three trained models with their reports.
-    todo!("Exercise 5 — the BatchNorm / dropout ablation: not implemented yet (src/ablation.rs)")
+    todo!("Exercise 5 — the BatchNorm / dropout ablation (src/ablation.rs)")
 }

@@ -40,7 +40,7 @@ impl BasicBlock {
         //   bn1   = Norm2d::new(&(p / "bn1"), out_channels, norm)
         //   conv2 = 3×3 from out_channels to out_channels, stride 1;  bn2 likewise
         // and keep `downsample` for the forward pass.
-        todo!("Exercise 1 — BasicBlock: not implemented yet (src/basic_block.rs)")
+        todo!("Exercise 1 — BasicBlock (src/basic_block.rs)")
     }
 }
 
@@ -53,7 +53,7 @@ impl ModuleT for BasicBlock {
         //   4. return relu(out + identity)
         // Pass `train` to every BatchNorm (`forward_t(.., train)`) so it switches between batch
         // statistics (training) and running statistics (evaluation).
-        todo!("Exercise 1 — BasicBlock: not implemented yet (src/basic_block.rs)")
+        todo!("Exercise 1 — BasicBlock (src/basic_block.rs)")
     }
 }
 

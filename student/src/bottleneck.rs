@@ -42,7 +42,7 @@ impl BottleneckBlock {
         //   conv2 = conv3x3 from planes to planes, with the stride;   bn2 over planes
         //   conv3 = conv1x1 from planes to planes * EXPANSION;        bn3 over planes * EXPANSION
         // and keep `downsample` for the forward pass.
-        todo!("Exercise 2 — BottleneckBlock: not implemented yet (src/bottleneck.rs)")
+        todo!("Exercise 2 — BottleneckBlock (src/bottleneck.rs)")
     }
 }
 
@@ -52,7 +52,7 @@ impl ModuleT for BottleneckBlock {
         //   1. identity = x, or downsample(x)
         //   2. out = relu(bn1(conv1(x)));  out = relu(bn2(conv2(out)));  out = bn3(conv3(out))
         //   3. return relu(out + identity)
-        todo!("Exercise 2 — BottleneckBlock: not implemented yet (src/bottleneck.rs)")
+        todo!("Exercise 2 — BottleneckBlock (src/bottleneck.rs)")
     }
 }
 

@@ -38,9 +38,7 @@ pub enum Error {
         reason: String,
     },
     /// The download arrived, but not intact.
-    #[error(
-        "the download of {url} is corrupt (md5 {actual}, expected {expected}); nothing was kept, try again"
-    )]
+    #[error("the download of {url} is corrupt (md5 {actual}, expected {expected}); nothing was kept, try again")]
     Checksum {
         /// What was downloaded.
         url: String,

@@ -35,5 +35,5 @@ pub fn layer_output_variances(model: &dyn ModuleT, input: &Tensor) -> Vec<LayerV
     //      list (`Rc<RefCell<Vec<_>>>` works well: the hook must be `'static`).
     //   2. Run the model once in evaluation mode (`forward_t(input, false)`) inside `tch::no_grad`.
     //   3. Remove the hook (drop its handle) and return the list.
-    todo!("Exercise 3 — the He-initialization variance check: not implemented yet (src/he_init.rs)")
+    todo!("Exercise 3 — the He-initialization variance check (src/he_init.rs)")
 }

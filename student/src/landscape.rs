@@ -39,20 +39,13 @@ pub fn loss_slice(
         let slice = alphas
             .iter()
             .map(|&alpha| {
-                for ((_, var), (original, direction)) in
-                    variables.iter_mut().zip(originals.iter().zip(&directions))
-                {
+                for ((_, var), (original, direction)) in variables.iter_mut().zip(originals.iter().zip(&directions)) {
                     if let Some(direction) = direction {
                         var.copy_(&(original + direction * alpha));
                     }
                 }
                 let logits = net.forward_t(&x, false).to_kind(Kind::Float);
-                (
-                    alpha,
-                    logits
-                        .cross_entropy_loss::<Tensor>(labels, None, Reduction::Mean, -100, 0.0)
-                        .double_value(&[]),
-                )
+                (alpha, logits.cross_entropy_loss::<Tensor>(labels, None, Reduction::Mean, -100, 0.0).double_value(&[]))
             })
             .collect();
         for ((_, var), original) in variables.iter_mut().zip(&originals) {
@@ -75,10 +68,7 @@ trait TrainableNamed {
 
 impl TrainableNamed for nn::VarStore {
     fn trainable_variables_named(&self) -> Vec<(String, Tensor)> {
-        self.variables()
-            .into_iter()
-            .filter(|(_, t)| t.requires_grad())
-            .collect()
+        self.variables().into_iter().filter(|(_, t)| t.requires_grad()).collect()
     }
 }
 

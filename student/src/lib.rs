@@ -42,8 +42,7 @@ pub use he_init::{LayerVariance, layer_output_variances};
 pub use layers::{Downsample, Norm};
 pub use plain::{PlainBlock, PlainNet, plain_net};
 pub use resnet::{
-    Model, ModelBuilder, ResNet, ResNetConfig, ResidualBlock, parameter_count, resnet18, resnet34,
-    resnet50,
+    Model, ModelBuilder, ResNet, ResNetConfig, ResidualBlock, parameter_count, resnet18, resnet34, resnet50,
 };
 pub use train::{EpochStats, TrainConfig, TrainingData, TrainingReport};
 pub use training::train_resnet18;

@@ -25,21 +25,13 @@ fn plot_error(e: impl std::fmt::Display) -> Error {
 
 /// Loss (left) and validation accuracy (right) per epoch for each named history, with a dashed
 /// line at `target_accuracy` percent.
-pub fn training_curves(
-    histories: &[Series<'_, EpochStats>],
-    target_accuracy: f64,
-) -> Result<String, Error> {
+pub fn training_curves(histories: &[Series<'_, EpochStats>], target_accuracy: f64) -> Result<String, Error> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (960, 380)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_error)?;
         let (left, right) = root.split_horizontally(480);
-        let epochs = histories
-            .iter()
-            .map(|(_, h)| h.len())
-            .max()
-            .unwrap_or(1)
-            .max(1) as f64;
+        let epochs = histories.iter().map(|(_, h)| h.len()).max().unwrap_or(1).max(1) as f64;
         let max_loss = histories
             .iter()
             .flat_map(|(_, h)| h.iter().map(|s| s.train_loss))
@@ -52,10 +44,7 @@ pub fn training_curves(
             .y_label_area_size(48)
             .build_cartesian_2d(1.0..epochs.max(2.0), 0.0..max_loss * 1.1)
             .map_err(plot_error)?;
-        loss.configure_mesh()
-            .x_desc("epoch")
-            .draw()
-            .map_err(plot_error)?;
+        loss.configure_mesh().x_desc("epoch").draw().map_err(plot_error)?;
         let mut accuracy = ChartBuilder::on(&right)
             .caption("validation accuracy (%)", ("sans-serif", 18))
             .margin(12)
@@ -63,11 +52,7 @@ pub fn training_curves(
             .y_label_area_size(48)
             .build_cartesian_2d(1.0..epochs.max(2.0), 0.0..100.0)
             .map_err(plot_error)?;
-        accuracy
-            .configure_mesh()
-            .x_desc("epoch")
-            .draw()
-            .map_err(plot_error)?;
+        accuracy.configure_mesh().x_desc("epoch").draw().map_err(plot_error)?;
         accuracy
             .draw_series(DashedLineSeries::new(
                 [(1.0, target_accuracy), (epochs.max(2.0), target_accuracy)],
@@ -81,26 +66,14 @@ pub fn training_curves(
         for (i, (name, history)) in histories.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
             let points = |f: fn(&EpochStats) -> f64| {
-                history
-                    .iter()
-                    .map(move |s| (s.epoch as f64, f(s)))
-                    .filter(|(_, v)| v.is_finite())
+                history.iter().map(move |s| (s.epoch as f64, f(s))).filter(|(_, v)| v.is_finite())
             };
-            loss.draw_series(LineSeries::new(
-                points(|s| s.train_loss),
-                color.stroke_width(2),
-            ))
-            .map_err(plot_error)?;
+            loss.draw_series(LineSeries::new(points(|s| s.train_loss), color.stroke_width(2))).map_err(plot_error)?;
             accuracy
-                .draw_series(
-                    LineSeries::new(points(|s| s.validation_accuracy), color.stroke_width(2))
-                        .point_size(3),
-                )
+                .draw_series(LineSeries::new(points(|s| s.validation_accuracy), color.stroke_width(2)).point_size(3))
                 .map_err(plot_error)?
                 .label(name.to_string())
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2))
-                });
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2)));
         }
         accuracy
             .configure_series_labels()
@@ -119,25 +92,14 @@ pub fn training_curves(
 pub fn variance_bars(series: &[Series<'_, LayerVariance>]) -> Result<String, Error> {
     let mut svg = String::new();
     {
-        let layers = series
-            .iter()
-            .map(|(_, v)| v.len())
-            .max()
-            .unwrap_or(0)
-            .max(1);
-        let max = series
-            .iter()
-            .flat_map(|(_, v)| v.iter().map(|l| l.variance))
-            .filter(|v| v.is_finite())
-            .fold(1.5, f64::max);
+        let layers = series.iter().map(|(_, v)| v.len()).max().unwrap_or(0).max(1);
+        let max =
+            series.iter().flat_map(|(_, v)| v.iter().map(|l| l.variance)).filter(|v| v.is_finite()).fold(1.5, f64::max);
         let width = (120 + layers * 26).clamp(640, 1600) as u32;
         let root = SVGBackend::with_string(&mut svg, (width, 400)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_error)?;
         let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "output variance per layer (He init target: 1.0)",
-                ("sans-serif", 18),
-            )
+            .caption("output variance per layer (He init target: 1.0)", ("sans-serif", 18))
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(56)
@@ -154,39 +116,18 @@ pub fn variance_bars(series: &[Series<'_, LayerVariance>]) -> Result<String, Err
         for (s, (name, variances)) in series.iter().enumerate() {
             let color = COLORS[s % COLORS.len()];
             chart
-                .draw_series(
-                    variances
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, l)| l.variance.is_finite())
-                        .map(|(i, l)| {
-                            let x0 = i as f64 + 0.1 + 0.8 * s as f64 / groups;
-                            Rectangle::new(
-                                [(x0, 0.0), (x0 + 0.8 / groups, l.variance)],
-                                color.filled(),
-                            )
-                        }),
-                )
+                .draw_series(variances.iter().enumerate().filter(|(_, l)| l.variance.is_finite()).map(|(i, l)| {
+                    let x0 = i as f64 + 0.1 + 0.8 * s as f64 / groups;
+                    Rectangle::new([(x0, 0.0), (x0 + 0.8 / groups, l.variance)], color.filled())
+                }))
                 .map_err(plot_error)?
                 .label(name.to_string())
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
-                });
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
         }
         chart
-            .draw_series(DashedLineSeries::new(
-                [(0.0, 1.0), (layers as f64, 1.0)],
-                6,
-                4,
-                BLACK.stroke_width(1),
-            ))
+            .draw_series(DashedLineSeries::new([(0.0, 1.0), (layers as f64, 1.0)], 6, 4, BLACK.stroke_width(1)))
             .map_err(plot_error)?;
-        chart
-            .configure_series_labels()
-            .border_style(BLACK)
-            .background_style(WHITE)
-            .draw()
-            .map_err(plot_error)?;
+        chart.configure_series_labels().border_style(BLACK).background_style(WHITE).draw().map_err(plot_error)?;
         root.present().map_err(plot_error)?;
     }
     Ok(svg)
@@ -196,15 +137,8 @@ pub fn variance_bars(series: &[Series<'_, LayerVariance>]) -> Result<String, Err
 pub fn loss_landscape(slices: &[Series<'_, (f64, f64)>]) -> Result<String, Error> {
     let mut svg = String::new();
     {
-        let all = || {
-            slices
-                .iter()
-                .flat_map(|(_, s)| s.iter().copied())
-                .filter(|(_, l)| l.is_finite())
-        };
-        let (x0, x1) = all().fold((f64::MAX, f64::MIN), |(lo, hi), (a, _)| {
-            (lo.min(a), hi.max(a))
-        });
+        let all = || slices.iter().flat_map(|(_, s)| s.iter().copied()).filter(|(_, l)| l.is_finite());
+        let (x0, x1) = all().fold((f64::MAX, f64::MIN), |(lo, hi), (a, _)| (lo.min(a), hi.max(a)));
         let top = all().map(|(_, l)| l).fold(0.1, f64::max);
         let (x0, x1) = if x0 < x1 { (x0, x1) } else { (-1.0, 1.0) };
         let root = SVGBackend::with_string(&mut svg, (640, 400)).into_drawing_area();
@@ -216,12 +150,7 @@ pub fn loss_landscape(slices: &[Series<'_, (f64, f64)>]) -> Result<String, Error
             .y_label_area_size(48)
             .build_cartesian_2d(x0..x1, 0.0..top * 1.05)
             .map_err(plot_error)?;
-        chart
-            .configure_mesh()
-            .x_desc("alpha")
-            .y_desc("loss")
-            .draw()
-            .map_err(plot_error)?;
+        chart.configure_mesh().x_desc("alpha").y_desc("loss").draw().map_err(plot_error)?;
         for (i, (name, slice)) in slices.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
             chart
@@ -231,16 +160,9 @@ pub fn loss_landscape(slices: &[Series<'_, (f64, f64)>]) -> Result<String, Error
                 ))
                 .map_err(plot_error)?
                 .label(name.to_string())
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2))
-                });
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .border_style(BLACK)
-            .background_style(WHITE)
-            .draw()
-            .map_err(plot_error)?;
+        chart.configure_series_labels().border_style(BLACK).background_style(WHITE).draw().map_err(plot_error)?;
         root.present().map_err(plot_error)?;
     }
     Ok(svg)
@@ -248,10 +170,7 @@ pub fn loss_landscape(slices: &[Series<'_, (f64, f64)>]) -> Result<String, Error
 
 /// Writes SVG text to `path`.
 pub fn write_svg(path: &Path, svg: &str) -> Result<(), Error> {
-    std::fs::write(path, svg).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    std::fs::write(path, svg).map_err(|source| Error::Io { path: path.to_path_buf(), source })
 }
 
 #[cfg(test)]
@@ -273,15 +192,10 @@ mod tests {
             .collect();
         let svg = training_curves(&[("resnet18", &history)], 75.0).unwrap();
         assert!(svg.starts_with("<svg") && svg.contains("resnet18") && svg.contains("target 75%"));
-        let v = [LayerVariance {
-            name: "conv1".into(),
-            kind: LayerKind::Conv2d,
-            variance: 0.9,
-        }];
+        let v = [LayerVariance { name: "conv1".into(), kind: LayerKind::Conv2d, variance: 0.9 }];
         let svg = variance_bars(&[("yours", &v), ("reference", &v)]).unwrap();
         assert!(svg.contains("reference") && svg.matches("<rect").count() >= 3);
-        let svg =
-            loss_landscape(&[("ResNet", &[(-1.0, 3.0), (0.0, 0.5), (1.0, f64::NAN)])]).unwrap();
+        let svg = loss_landscape(&[("ResNet", &[(-1.0, 3.0), (0.0, 0.5), (1.0, f64::NAN)])]).unwrap();
         assert!(svg.contains("ResNet") && svg.contains("<polyline"));
     }
 }

@@ -8,18 +8,13 @@
 use crate::Error;
 use crate::resnet::Model;
 use crate::train::{
-    EpochStats, LrSchedule, evaluate, prepare_variables, seed_everything, sgd, steps_per_epoch,
-    train_epoch,
+    EpochStats, LrSchedule, evaluate, prepare_variables, seed_everything, sgd, steps_per_epoch, train_epoch,
 };
 use crate::train::{TrainConfig, TrainingData, TrainingReport};
 
 /// Trains `model` in place on `data.train` as `config` says, and reports its final accuracy on
 /// `data.validation` with one [`EpochStats`] per epoch.
-pub fn train_resnet18(
-    model: &mut Model,
-    data: &TrainingData,
-    config: &TrainConfig,
-) -> Result<TrainingReport, Error> {
+pub fn train_resnet18(model: &mut Model, data: &TrainingData, config: &TrainConfig) -> Result<TrainingReport, Error> {
     // TODO:
     //   1. `seed_everything(config.seed)`; move both splits to `config.device`
     //      (`data.train.to_device(..)`); `prepare_variables(&model.vs, config)`.
@@ -30,5 +25,5 @@ pub fn train_resnet18(
     //      `evaluate(..)` on the validation split (evaluation mode), and push an `EpochStats`.
     //   4. Return a `TrainingReport` whose `accuracy` is the last epoch's validation accuracy.
     // Print progress only when `config.verbose` is set.
-    todo!("Exercise 4 — train ResNet-18 on CIFAR-10 to more than 75% test accuracy: not implemented yet (src/training.rs)")
+    todo!("Exercise 4 — train ResNet-18 on CIFAR-10 to more than 75% test accuracy (src/training.rs)")
 }

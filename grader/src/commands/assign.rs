@@ -23,11 +23,7 @@ pub fn run(args: Args) -> Result<i32> {
     if args.check {
         let problems = crate::assign::differences(&student, &args.out)?;
         if problems.is_empty() {
-            println!(
-                "{} is up to date with {}",
-                args.out.display(),
-                args.solution.display()
-            );
+            println!("{} is up to date with {}", args.out.display(), args.solution.display());
             return Ok(0);
         }
         for problem in &problems {
@@ -37,10 +33,7 @@ pub fn run(args: Args) -> Result<i32> {
         return Ok(1);
     }
     if student.answer_files.is_empty() {
-        bail!(
-            "{} has no `// BEGIN SOLUTION` regions: is it the solution crate?",
-            args.solution.display()
-        );
+        bail!("{} has no `// BEGIN SOLUTION` regions: is it the solution crate?", args.solution.display());
     }
     let written = crate::assign::write(&student, &args.out)?;
     println!(
@@ -48,12 +41,7 @@ pub fn run(args: Args) -> Result<i32> {
         args.out.display(),
         student.files.len(),
         written.len(),
-        student
-            .answer_files
-            .iter()
-            .map(|(f, n)| format!("{} ({n} stubs)", f.display()))
-            .collect::<Vec<_>>()
-            .join(", ")
+        student.answer_files.iter().map(|(f, n)| format!("{} ({n} stubs)", f.display())).collect::<Vec<_>>().join(", ")
     );
     Ok(0)
 }

@@ -10,14 +10,8 @@ pub const STD: [f64; 3] = [0.2023, 0.1994, 0.2010];
 /// `uint8` images `[N, 3, H, W]` → standardized `float32` (`(x / 255 - mean) / std`).
 pub fn normalize(images: &Tensor) -> Tensor {
     let device = images.device();
-    let mean = Tensor::from_slice(&MEAN)
-        .to_kind(Kind::Float)
-        .to_device(device)
-        .view([1, 3, 1, 1]);
-    let std = Tensor::from_slice(&STD)
-        .to_kind(Kind::Float)
-        .to_device(device)
-        .view([1, 3, 1, 1]);
+    let mean = Tensor::from_slice(&MEAN).to_kind(Kind::Float).to_device(device).view([1, 3, 1, 1]);
+    let std = Tensor::from_slice(&STD).to_kind(Kind::Float).to_device(device).view([1, 3, 1, 1]);
     (images.to_kind(Kind::Float) / 255.0 - mean) / std
 }
 

@@ -30,10 +30,7 @@ impl Dataset {
 
     /// Examples `start..end` (a view, no copy).
     pub fn slice(&self, start: i64, end: i64) -> Dataset {
-        Dataset {
-            images: self.images.narrow(0, start, end - start),
-            labels: self.labels.narrow(0, start, end - start),
-        }
+        Dataset { images: self.images.narrow(0, start, end - start), labels: self.labels.narrow(0, start, end - start) }
     }
 
     /// The first `n` examples and the rest.
@@ -45,27 +42,19 @@ impl Dataset {
     pub fn concat(parts: &[Dataset]) -> Dataset {
         let images: Vec<_> = parts.iter().map(|d| &d.images).collect();
         let labels: Vec<_> = parts.iter().map(|d| &d.labels).collect();
-        Dataset {
-            images: Tensor::cat(&images, 0),
-            labels: Tensor::cat(&labels, 0),
-        }
+        Dataset { images: Tensor::cat(&images, 0), labels: Tensor::cat(&labels, 0) }
     }
 
     /// A copy on `device` (still `uint8`: four times smaller than floats; normalized per batch).
     pub fn to_device(&self, device: Device) -> Dataset {
-        Dataset {
-            images: self.images.to_device(device),
-            labels: self.labels.to_device(device),
-        }
+        Dataset { images: self.images.to_device(device), labels: self.labels.to_device(device) }
     }
 
     /// Checks the invariants every constructor of this crate upholds.
     pub fn validate(&self) -> Result<(), String> {
         let shape = self.images.size();
         if shape.len() != 4 || shape[1..] != [3, 32, 32] {
-            return Err(format!(
-                "images have shape {shape:?}, expected [N, 3, 32, 32]"
-            ));
+            return Err(format!("images have shape {shape:?}, expected [N, 3, 32, 32]"));
         }
         if self.images.kind() != Kind::Uint8 || self.labels.kind() != Kind::Int64 {
             return Err("images must be uint8 and labels int64".into());

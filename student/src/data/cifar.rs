@@ -14,26 +14,11 @@ pub const RECORD_BYTES: usize = 1 + 3 * 32 * 32;
 /// Number of classes.
 pub const NUM_CLASSES: u8 = 10;
 /// The class names, in label order.
-pub const CLASS_NAMES: [&str; 10] = [
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
-];
+pub const CLASS_NAMES: [&str; 10] =
+    ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 /// The training files of the official archive.
-pub const TRAIN_FILES: [&str; 5] = [
-    "data_batch_1.bin",
-    "data_batch_2.bin",
-    "data_batch_3.bin",
-    "data_batch_4.bin",
-    "data_batch_5.bin",
-];
+pub const TRAIN_FILES: [&str; 5] =
+    ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin"];
 /// The test file of the official archive.
 pub const TEST_FILE: &str = "test_batch.bin";
 
@@ -48,14 +33,9 @@ pub struct Cifar10 {
 
 /// Decodes records from `bytes`; `path` only names the source in errors.
 pub fn decode_records(bytes: &[u8], path: &Path) -> Result<Dataset, Error> {
-    let bad = |problem: String| Error::BadData {
-        path: path.to_path_buf(),
-        problem,
-    };
+    let bad = |problem: String| Error::BadData { path: path.to_path_buf(), problem };
     if bytes.is_empty() {
-        return Err(bad(
-            "the file is empty; expected 3,073-byte CIFAR-10 records".into(),
-        ));
+        return Err(bad("the file is empty; expected 3,073-byte CIFAR-10 records".into()));
     }
     if bytes.len() % RECORD_BYTES != 0 {
         let whole = bytes.len() / RECORD_BYTES;
@@ -80,17 +60,13 @@ pub fn decode_records(bytes: &[u8], path: &Path) -> Result<Dataset, Error> {
         pixels.extend_from_slice(&record[1..]);
     }
     let images = Tensor::from_slice(&pixels).view([count as i64, 3, 32, 32]);
-    Ok(Dataset {
-        images,
-        labels: Tensor::from_slice(&labels),
-    })
+    Ok(Dataset { images, labels: Tensor::from_slice(&labels) })
 }
 
 /// Encodes a dataset as CIFAR-10 binary records.
 pub fn encode_records(data: &Dataset) -> Vec<u8> {
     let n = data.len() as usize;
-    let pixels = Vec::<u8>::try_from(data.images.to_kind(Kind::Uint8).contiguous().view([-1]))
-        .expect("uint8 pixels");
+    let pixels = Vec::<u8>::try_from(data.images.to_kind(Kind::Uint8).contiguous().view([-1])).expect("uint8 pixels");
     let labels = Vec::<i64>::try_from(&data.labels).expect("int64 labels");
     let mut out = Vec::with_capacity(n * RECORD_BYTES);
     for (label, image) in labels.iter().zip(pixels.chunks_exact(RECORD_BYTES - 1)) {
@@ -103,42 +79,27 @@ pub fn encode_records(data: &Dataset) -> Vec<u8> {
 /// Reads one binary batch file.
 pub fn read_batch_file(path: &Path) -> Result<Dataset, Error> {
     let bytes = std::fs::read(path).map_err(|source| match source.kind() {
-        std::io::ErrorKind::NotFound => Error::MissingData {
-            path: path.to_path_buf(),
-        },
-        _ => Error::Io {
-            path: path.to_path_buf(),
-            source,
-        },
+        std::io::ErrorKind::NotFound => Error::MissingData { path: path.to_path_buf() },
+        _ => Error::Io { path: path.to_path_buf(), source },
     })?;
     decode_records(&bytes, path)
 }
 
 /// Writes one binary batch file.
 pub fn write_batch_file(path: &Path, data: &Dataset) -> Result<(), Error> {
-    std::fs::write(path, encode_records(data)).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    std::fs::write(path, encode_records(data)).map_err(|source| Error::Io { path: path.to_path_buf(), source })
 }
 
 /// Finds the folder holding the batch files: `dir` itself or its `cifar-10-batches-bin` child.
 pub fn batches_dir(dir: &Path) -> PathBuf {
     let nested = dir.join("cifar-10-batches-bin");
-    if !dir.join(TEST_FILE).exists() && nested.join(TEST_FILE).exists() {
-        nested
-    } else {
-        dir.to_path_buf()
-    }
+    if !dir.join(TEST_FILE).exists() && nested.join(TEST_FILE).exists() { nested } else { dir.to_path_buf() }
 }
 
 /// Reads the five training files of `dir` (or of `dir/cifar-10-batches-bin`).
 pub fn load_train(dir: &Path) -> Result<Dataset, Error> {
     let dir = batches_dir(dir);
-    let parts = TRAIN_FILES
-        .iter()
-        .map(|name| read_batch_file(&dir.join(name)))
-        .collect::<Result<Vec<_>, _>>()?;
+    let parts = TRAIN_FILES.iter().map(|name| read_batch_file(&dir.join(name))).collect::<Result<Vec<_>, _>>()?;
     Ok(Dataset::concat(&parts))
 }
 
@@ -149,19 +110,13 @@ pub fn load_test(dir: &Path) -> Result<Dataset, Error> {
 
 /// Reads the whole dataset from `dir` (or `dir/cifar-10-batches-bin`).
 pub fn load(dir: &Path) -> Result<Cifar10, Error> {
-    Ok(Cifar10 {
-        train: load_train(dir)?,
-        test: load_test(dir)?,
-    })
+    Ok(Cifar10 { train: load_train(dir)?, test: load_test(dir)? })
 }
 
 /// Writes `train` split over the five training files and `test` as the test file, with
 /// `batches.meta.txt`, into `dir` (created if needed): the official layout.
 pub fn write_dir(dir: &Path, train: &Dataset, test: &Dataset) -> Result<(), Error> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
     let n = train.len();
     if n < TRAIN_FILES.len() as i64 {
         return Err(Error::BadData {
@@ -175,8 +130,7 @@ pub fn write_dir(dir: &Path, train: &Dataset, test: &Dataset) -> Result<(), Erro
     }
     write_batch_file(&dir.join(TEST_FILE), test)?;
     let meta = dir.join("batches.meta.txt");
-    std::fs::write(&meta, CLASS_NAMES.join("\n") + "\n")
-        .map_err(|source| Error::Io { path: meta, source })
+    std::fs::write(&meta, CLASS_NAMES.join("\n") + "\n").map_err(|source| Error::Io { path: meta, source })
 }
 
 #[cfg(test)]
@@ -197,36 +151,21 @@ mod tests {
     #[test]
     fn truncated_empty_and_bad_label_files_are_explained() {
         let bytes = encode_records(&synthetic::generate(2, 1));
-        let err = decode_records(&bytes[..bytes.len() - 5], Path::new("b.bin"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("b.bin") && err.contains("1 full records and 3068 bytes over"),
-            "{err}"
-        );
-        let err = decode_records(&[], Path::new("e.bin"))
-            .unwrap_err()
-            .to_string();
+        let err = decode_records(&bytes[..bytes.len() - 5], Path::new("b.bin")).unwrap_err().to_string();
+        assert!(err.contains("b.bin") && err.contains("1 full records and 3068 bytes over"), "{err}");
+        let err = decode_records(&[], Path::new("e.bin")).unwrap_err().to_string();
         assert!(err.contains("empty"), "{err}");
         let mut bad = bytes.clone();
         bad[RECORD_BYTES] = 42;
-        let err = decode_records(&bad, Path::new("l.bin"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("record 1") && err.contains("label 42"),
-            "{err}"
-        );
+        let err = decode_records(&bad, Path::new("l.bin")).unwrap_err().to_string();
+        assert!(err.contains("record 1") && err.contains("label 42"), "{err}");
     }
 
     #[test]
     fn a_missing_file_names_the_download() {
         let dir = tempfile::tempdir().unwrap();
         let err = load(dir.path()).unwrap_err().to_string();
-        assert!(
-            err.contains("data_batch_1.bin") && err.contains("cifar-10-binary.tar.gz"),
-            "{err}"
-        );
+        assert!(err.contains("data_batch_1.bin") && err.contains("cifar-10-binary.tar.gz"), "{err}");
     }
 
     #[test]

@@ -59,13 +59,9 @@ pub fn generate(n: i64, seed: u64) -> Dataset {
         let contrast = 0.6 + 0.4 * rng.unit();
         for y in 0..32 {
             for x in 0..32 {
-                let wave =
-                    |v: f64, phase: f64| ((v + phase) * std::f64::consts::TAU / period).sin();
-                let v = if checker {
-                    wave(x as f64, phase_x) * wave(y as f64, phase_y)
-                } else {
-                    wave(y as f64, phase_y)
-                };
+                let wave = |v: f64, phase: f64| ((v + phase) * std::f64::consts::TAU / period).sin();
+                let v =
+                    if checker { wave(x as f64, phase_x) * wave(y as f64, phase_y) } else { wave(y as f64, phase_y) };
                 let mix = 0.5 + 0.5 * contrast * v.signum() * v.abs().sqrt();
                 for c in 0..3 {
                     let value = bg[c] + (fg[c] - bg[c]) * mix + NOISE * rng.normal();
@@ -74,25 +70,13 @@ pub fn generate(n: i64, seed: u64) -> Dataset {
             }
         }
     }
-    Dataset {
-        images: Tensor::from_slice(&pixels).view([n, 3, 32, 32]),
-        labels: Tensor::from_slice(&labels),
-    }
+    Dataset { images: Tensor::from_slice(&pixels).view([n, 3, 32, 32]), labels: Tensor::from_slice(&labels) }
 }
 
 /// Writes a synthetic dataset (`n_train` training, `n_test` test images) in the official binary
 /// layout into `dir`, so that every tool that reads CIFAR-10 can read it.
-pub fn write_dir(
-    dir: &std::path::Path,
-    n_train: i64,
-    n_test: i64,
-    seed: u64,
-) -> Result<(), crate::Error> {
-    super::cifar::write_dir(
-        dir,
-        &generate(n_train, seed),
-        &generate(n_test, seed.wrapping_add(1)),
-    )
+pub fn write_dir(dir: &std::path::Path, n_train: i64, n_test: i64, seed: u64) -> Result<(), crate::Error> {
+    super::cifar::write_dir(dir, &generate(n_train, seed), &generate(n_test, seed.wrapping_add(1)))
 }
 
 #[cfg(test)]
@@ -113,11 +97,7 @@ mod tests {
         let data = generate(500, 7);
         let counts = data.labels.bincount::<Tensor>(None, 10);
         assert!(counts.min().int64_value(&[]) > 25, "{counts:?}");
-        let mean = data
-            .images
-            .to_kind(Kind::Float)
-            .mean(Kind::Float)
-            .double_value(&[]);
+        let mean = data.images.to_kind(Kind::Float).mean(Kind::Float).double_value(&[]);
         assert!((60.0..190.0).contains(&mean), "mean pixel {mean}");
     }
 }

@@ -1,0 +1,637 @@
+//! Checks of exercises 1 and 2: `BasicBlock` and `BottleneckBlock`.
+//!
+//! The student's block and the reference block are built side by side; hidden checks load the
+//! reference's weights into the student's block by name and compare outputs. When outputs differ,
+//! the check replays the reference weights through blocks with the usual mistakes (ReLU before the
+//! add, stride on the wrong convolution, no skip, BatchNorm in the wrong mode, …) and names the
+//! mistake whose output the student's block reproduces.
+
+use super::{CheckResult, single};
+use crate::context::Context;
+use grader::protocol::Outcome;
+use std::collections::HashMap;
+use tch::nn::{ModuleT, VarStore};
+use tch::{Device, Kind, Tensor};
+
+/// Which exercise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Block {
+    /// Exercise 1.
+    Basic,
+    /// Exercise 2.
+    Bottleneck,
+}
+
+/// One block configuration and the input it gets.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Case {
+    /// Input channels.
+    pub in_channels: i64,
+    /// Planes (output channels / expansion).
+    pub planes: i64,
+    /// Stride.
+    pub stride: i64,
+    /// Input shape.
+    pub input: [i64; 4],
+}
+
+impl Block {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Basic => "BasicBlock",
+            Self::Bottleneck => "BottleneckBlock",
+        }
+    }
+
+    fn expansion(self) -> i64 {
+        match self {
+            Self::Basic => 1,
+            Self::Bottleneck => 4,
+        }
+    }
+
+    /// The stride sits on this convolution (0-based).
+    fn stride_conv(self) -> usize {
+        match self {
+            Self::Basic => 0,
+            Self::Bottleneck => 1,
+        }
+    }
+
+    fn kernels(self) -> &'static [i64] {
+        match self {
+            Self::Basic => &[3, 3],
+            Self::Bottleneck => &[1, 3, 1],
+        }
+    }
+
+    /// The notebook's public cases: (case, expected output shape).
+    pub fn public_cases(self) -> [(Case, [i64; 4]); 2] {
+        match self {
+            Self::Basic => [
+                (Case { in_channels: 64, planes: 64, stride: 1, input: [2, 64, 32, 32] }, [2, 64, 32, 32]),
+                (Case { in_channels: 64, planes: 128, stride: 2, input: [2, 64, 32, 32] }, [2, 128, 16, 16]),
+            ],
+            Self::Bottleneck => [
+                (Case { in_channels: 64, planes: 64, stride: 1, input: [2, 64, 32, 32] }, [2, 256, 32, 32]),
+                (Case { in_channels: 256, planes: 128, stride: 2, input: [2, 256, 32, 32] }, [2, 512, 16, 16]),
+            ],
+        }
+    }
+
+    /// Smaller cases for numerical comparison: one without and one with a shortcut projection.
+    fn numeric_cases(self) -> [Case; 2] {
+        match self {
+            Self::Basic => [
+                Case { in_channels: 8, planes: 8, stride: 1, input: [4, 8, 10, 10] },
+                Case { in_channels: 8, planes: 16, stride: 2, input: [4, 8, 10, 10] },
+            ],
+            Self::Bottleneck => [
+                Case { in_channels: 16, planes: 4, stride: 1, input: [4, 16, 10, 10] },
+                Case { in_channels: 16, planes: 8, stride: 2, input: [4, 16, 10, 10] },
+            ],
+        }
+    }
+
+    fn describe(self, c: &Case) -> String {
+        match self {
+            Self::Basic => format!("BasicBlock({} → {}, stride {})", c.in_channels, c.planes, c.stride),
+            Self::Bottleneck => format!("BottleneckBlock({} → {}×4, stride {})", c.in_channels, c.planes, c.stride),
+        }
+    }
+
+    fn needs_downsample(self, c: &Case) -> bool {
+        c.stride != 1 || c.in_channels != c.planes * self.expansion()
+    }
+
+    /// The student's block, on the root of `vs`.
+    fn student(self, vs: &VarStore, c: &Case) -> Box<dyn ModuleT> {
+        let p = vs.root();
+        let out = c.planes * self.expansion();
+        let ds = self.needs_downsample(c).then(|| {
+            assignment::Downsample::new(&(&p / "downsample"), c.in_channels, out, c.stride, assignment::Norm::BatchNorm)
+        });
+        match self {
+            Self::Basic => Box::new(assignment::BasicBlock::new(
+                &p,
+                c.in_channels,
+                c.planes,
+                c.stride,
+                ds,
+                assignment::Norm::BatchNorm,
+            )),
+            Self::Bottleneck => Box::new(assignment::BottleneckBlock::new(
+                &p,
+                c.in_channels,
+                c.planes,
+                c.stride,
+                ds,
+                assignment::Norm::BatchNorm,
+            )),
+        }
+    }
+
+    /// The reference block, on the root of `vs`.
+    fn reference(self, vs: &VarStore, c: &Case) -> Box<dyn ModuleT> {
+        let p = vs.root();
+        let out = c.planes * self.expansion();
+        let ds = self.needs_downsample(c).then(|| {
+            reference::Downsample::new(&(&p / "downsample"), c.in_channels, out, c.stride, reference::Norm::BatchNorm)
+        });
+        match self {
+            Self::Basic => Box::new(reference::BasicBlock::new(
+                &p,
+                c.in_channels,
+                c.planes,
+                c.stride,
+                ds,
+                reference::Norm::BatchNorm,
+            )),
+            Self::Bottleneck => Box::new(reference::BottleneckBlock::new(
+                &p,
+                c.in_channels,
+                c.planes,
+                c.stride,
+                ds,
+                reference::Norm::BatchNorm,
+            )),
+        }
+    }
+}
+
+fn shape(t: &[i64]) -> String {
+    format!("({})", t.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
+}
+
+fn seeded(ctx: &Context, salt: u64) {
+    tch::manual_seed((ctx.request.seed.wrapping_mul(7919).wrapping_add(salt)) as i64);
+}
+
+/// Public: the notebook's shape check for `index` of [`Block::public_cases`].
+pub fn shape_check(ctx: &Context, block: Block, index: usize) -> Outcome {
+    seeded(ctx, index as u64);
+    let (case, expected) = block.public_cases()[index];
+    let vs = VarStore::new(Device::Cpu);
+    let net = block.student(&vs, &case);
+    let x = Tensor::randn(case.input, (Kind::Float, Device::Cpu));
+    for train in [true, false] {
+        let y = net.forward_t(&x, train);
+        if y.size() != expected {
+            return Outcome::fail(format!(
+                "{} maps {} to {} in {} mode; expected {}",
+                block.describe(&case),
+                shape(&case.input),
+                shape(&y.size()),
+                if train { "training" } else { "evaluation" },
+                shape(&expected)
+            ));
+        }
+    }
+    Outcome::pass(format!("{} maps {} to {}", block.describe(&case), shape(&case.input), shape(&expected)))
+}
+
+fn described_variables(vs: &VarStore) -> Vec<(String, Vec<i64>)> {
+    let mut v: Vec<_> = vs.variables().into_iter().map(|(name, t)| (name, t.size())).collect();
+    v.sort();
+    v
+}
+
+/// Hidden: parameter names and shapes equal the reference's (PyTorch's).
+pub fn parameters_check(ctx: &Context, block: Block) -> Outcome {
+    seeded(ctx, 10);
+    let mut problems = Vec::new();
+    for (case, _) in block.public_cases() {
+        let (svs, rvs) = (VarStore::new(Device::Cpu), VarStore::new(Device::Cpu));
+        let _s = block.student(&svs, &case);
+        let _r = block.reference(&rvs, &case);
+        let student: HashMap<_, _> = described_variables(&svs).into_iter().collect();
+        let expected = described_variables(&rvs);
+        for (name, dims) in &expected {
+            match student.get(name) {
+                None => problems.push(format!("missing {name} {}", shape(dims))),
+                Some(got) if got != dims => {
+                    problems.push(format!("{name} has shape {}, expected {}", shape(got), shape(dims)))
+                }
+                Some(_) => {}
+            }
+        }
+        let expected_names: Vec<_> = expected.iter().map(|(n, _)| n).collect();
+        for name in student.keys().filter(|n| !expected_names.contains(n)) {
+            problems.push(format!(
+                "unexpected {name} {} (a bias, or a layer PyTorch does not have?)",
+                shape(&student[name])
+            ));
+        }
+        if !problems.is_empty() {
+            problems.sort();
+            problems.dedup();
+            return Outcome::fail(format!(
+                "{}: {}",
+                block.describe(&case),
+                problems.iter().take(6).cloned().collect::<Vec<_>>().join("; ")
+            ));
+        }
+    }
+    Outcome::pass("parameter names and shapes match PyTorch's")
+}
+
+/// Gives BatchNorm layers non-trivial statistics and affine parameters so that evaluation mode is
+/// distinguishable from training mode and from a missing BatchNorm.
+fn randomize_batch_norm(vs: &VarStore) {
+    tch::no_grad(|| {
+        for (name, mut t) in vs.variables() {
+            let replacement = if name.ends_with("running_mean") || (name.ends_with(".bias") && t.dim() == 1) {
+                Some(Tensor::randn_like(&t) * 0.2)
+            } else if name.ends_with("running_var") || (name.ends_with(".weight") && t.dim() == 1) {
+                Some(Tensor::rand_like(&t) + 0.5)
+            } else {
+                None
+            };
+            if let Some(r) = replacement {
+                t.copy_(&r);
+            }
+        }
+    });
+}
+
+/// A student block carrying the reference block's weights, both built for `case`.
+struct Pair {
+    student_vs: VarStore,
+    student: Box<dyn ModuleT>,
+    reference: Box<dyn ModuleT>,
+    /// A snapshot of the reference's variables before any forward pass.
+    weights: HashMap<String, Tensor>,
+}
+
+fn pair(block: Block, case: &Case) -> Result<Pair, Outcome> {
+    let rvs = VarStore::new(Device::Cpu);
+    let reference = block.reference(&rvs, case);
+    randomize_batch_norm(&rvs);
+    let mut student_vs = VarStore::new(Device::Cpu);
+    let student = block.student(&student_vs, case);
+    student_vs.copy(&rvs).map_err(|e| {
+        Outcome::fail(format!(
+            "cannot load the reference weights into your {} by name ({e}); see the parameter-name check",
+            block.name()
+        ))
+    })?;
+    let weights = rvs.variables().into_iter().map(|(k, v)| (k, v.detach().copy())).collect();
+    Ok(Pair { student_vs, student, reference, weights })
+}
+
+fn close(a: &Tensor, b: &Tensor) -> bool {
+    a.size() == b.size() && {
+        let scale = 1.0 + b.abs().max().double_value(&[]);
+        (a - b).abs().max().double_value(&[]) <= 1e-4 * scale
+    }
+}
+
+/// How a mistaken block differs from the correct one.
+#[derive(Debug, Clone, Copy)]
+struct Variant {
+    stride_conv: usize,
+    relu_before_add: bool,
+    final_relu: bool,
+    skip: bool,
+    /// BatchNorm mode regardless of the requested one.
+    batch_norm_train: Option<bool>,
+    /// Every ReLU inside the residual branch present.
+    inner_relus: bool,
+}
+
+impl Variant {
+    fn correct(block: Block) -> Self {
+        Self {
+            stride_conv: block.stride_conv(),
+            relu_before_add: false,
+            final_relu: true,
+            skip: true,
+            batch_norm_train: None,
+            inner_relus: true,
+        }
+    }
+}
+
+/// The known mistakes for `block`, each with the sentence that explains it.
+fn mistakes(block: Block, train: bool) -> Vec<(Variant, String)> {
+    let ok = Variant::correct(block);
+    let mut list = vec![
+        (
+            Variant { relu_before_add: true, final_relu: false, ..ok },
+            "applies ReLU before the residual add: add the identity first, then apply ReLU".to_string(),
+        ),
+        (
+            Variant { relu_before_add: true, ..ok },
+            "applies an extra ReLU before the residual add: the last BatchNorm's output goes straight into the sum"
+                .to_string(),
+        ),
+        (Variant { final_relu: false, ..ok }, "misses the ReLU after the residual add".to_string()),
+        (
+            Variant { skip: false, ..ok },
+            "has no skip connection: add the identity (or downsample(x)) before the final ReLU".to_string(),
+        ),
+        (Variant { inner_relus: false, ..ok }, "misses a ReLU inside the residual branch (after bn1)".to_string()),
+        (
+            Variant { batch_norm_train: Some(!train), ..ok },
+            format!(
+                "runs BatchNorm in {} mode regardless of `train`: pass `train` to every forward_t",
+                if train { "evaluation" } else { "training" }
+            ),
+        ),
+    ];
+    // A stride moved onto a later 1×1 convolution is the same function in evaluation mode (only
+    // pointwise operations follow a subsampling), so only earlier convolutions are candidates.
+    for conv in 0..block.kernels().len() {
+        if conv != block.stride_conv() && (conv < block.stride_conv() || block.kernels()[conv] != 1) {
+            let why = match (block, conv) {
+                (Block::Bottleneck, 0) => {
+                    "puts the stride on the first 1×1 conv (ResNet v1); v1.5 puts it on the 3×3 conv2".to_string()
+                }
+                _ => format!("puts the stride on conv{}; it belongs on conv{}", conv + 1, block.stride_conv() + 1),
+            };
+            list.push((Variant { stride_conv: conv, ..ok }, why));
+        }
+    }
+    list
+}
+
+/// The block's output computed functionally from `weights`, with `variant`'s changes.
+fn functional(
+    block: Block,
+    weights: &HashMap<String, Tensor>,
+    x: &Tensor,
+    case: &Case,
+    train: bool,
+    variant: Variant,
+) -> Tensor {
+    let bn_train = variant.batch_norm_train.unwrap_or(train);
+    let bn = |prefix: &str, h: &Tensor| {
+        let w = |s: &str| weights[&format!("{prefix}.{s}")].copy();
+        h.batch_norm(
+            Some(w("weight")),
+            Some(w("bias")),
+            Some(w("running_mean")),
+            Some(w("running_var")),
+            bn_train,
+            0.1,
+            1e-5,
+            false,
+        )
+    };
+    let conv = |name: &str, h: &Tensor, stride: i64, kernel: i64| {
+        h.conv2d(&weights[&format!("{name}.weight")], None::<Tensor>, [stride], [kernel / 2], [1], 1)
+    };
+    let kernels = block.kernels();
+    let mut h = x.shallow_clone();
+    for (i, &k) in kernels.iter().enumerate() {
+        let stride = if i == variant.stride_conv { case.stride } else { 1 };
+        h = bn(&format!("bn{}", i + 1), &conv(&format!("conv{}", i + 1), &h, stride, k));
+        let last = i + 1 == kernels.len();
+        if (!last && (variant.inner_relus || i > 0)) || (last && variant.relu_before_add) {
+            h = h.relu();
+        }
+    }
+    if variant.skip {
+        let identity = if block.needs_downsample(case) {
+            bn("downsample.1", &conv("downsample.0", x, case.stride, 1))
+        } else {
+            x.shallow_clone()
+        };
+        if identity.size() == h.size() {
+            h = h + identity;
+        }
+    }
+    if variant.final_relu { h.relu() } else { h }
+}
+
+fn diagnose(block: Block, pair: &Pair, x: &Tensor, case: &Case, train: bool, got: &Tensor) -> Option<String> {
+    mistakes(block, train).into_iter().find_map(|(variant, why)| {
+        let candidate = functional(block, &pair.weights, x, case, train, variant);
+        close(got, &candidate).then_some(why)
+    })
+}
+
+/// Hidden: equal outputs on shared weights, in evaluation and training mode, for a block without
+/// and with a shortcut projection. Partial credit per case.
+pub fn numerics_check(ctx: &Context, block: Block) -> Outcome {
+    seeded(ctx, 20);
+    let (mut passed, mut total, mut failures) = (0, 0, Vec::new());
+    for case in block.numeric_cases() {
+        let pair = match pair(block, &case) {
+            Ok(pair) => pair,
+            Err(outcome) => return outcome,
+        };
+        let x = Tensor::randn(case.input, (Kind::Float, Device::Cpu));
+        for train in [false, true] {
+            total += 1;
+            let expected = pair.reference.forward_t(&x, train);
+            let got = pair.student.forward_t(&x, train);
+            if close(&got, &expected) {
+                passed += 1;
+                continue;
+            }
+            let mode = if train { "training" } else { "evaluation" };
+            let what = if got.size() != expected.size() {
+                format!("output shape {} instead of {}", shape(&got.size()), shape(&expected.size()))
+            } else {
+                format!("max |difference| {:.3}", (&got - &expected).abs().max().double_value(&[]))
+            };
+            let why = diagnose(block, &pair, &x, &case, train, &got)
+                .map_or_else(String::new, |w| format!(": your block {w}"));
+            failures.push(format!("{} in {mode} mode differs from the reference ({what}){why}", block.describe(&case)));
+        }
+    }
+    if failures.is_empty() {
+        return Outcome::pass(format!("matches the reference {} in training and evaluation mode", block.name()));
+    }
+    Outcome::partial(passed as f64 / total as f64, failures.join("; "))
+}
+
+/// Hidden: with the residual branch silenced (last BatchNorm's weight and bias zero), the block
+/// must return relu(identity) — or relu(downsample(x)).
+pub fn skip_check(ctx: &Context, block: Block) -> Outcome {
+    seeded(ctx, 30);
+    let last_bn = format!("bn{}", block.kernels().len());
+    for case in block.numeric_cases() {
+        let pair = match pair(block, &case) {
+            Ok(pair) => pair,
+            Err(outcome) => return outcome,
+        };
+        tch::no_grad(|| {
+            for (name, mut t) in pair.student_vs.variables() {
+                if name == format!("{last_bn}.weight") || name == format!("{last_bn}.bias") {
+                    let _ = t.zero_();
+                }
+            }
+        });
+        let x = Tensor::randn(case.input, (Kind::Float, Device::Cpu));
+        let got = pair.student.forward_t(&x, false);
+        let identity_only = Variant { skip: true, ..Variant::correct(block) };
+        let mut weights: HashMap<String, Tensor> =
+            pair.weights.iter().map(|(k, v)| (k.clone(), v.shallow_clone())).collect();
+        weights.insert(format!("{last_bn}.weight"), weights[&format!("{last_bn}.weight")].zeros_like());
+        weights.insert(format!("{last_bn}.bias"), weights[&format!("{last_bn}.bias")].zeros_like());
+        let expected = functional(block, &weights, &x, &case, false, identity_only);
+        if !close(&got, &expected) {
+            let target = if block.needs_downsample(&case) { "relu(downsample(x))" } else { "relu(x)" };
+            return Outcome::fail(format!(
+                "{} with its residual branch silenced should return {target}, but does not: check how the identity is added",
+                block.describe(&case)
+            ));
+        }
+    }
+    Outcome::pass("the skip connection carries the identity (and the downsample) to the output")
+}
+
+/// Hidden: a backward pass reaches the input and every parameter.
+pub fn gradients_check(ctx: &Context, block: Block) -> Outcome {
+    seeded(ctx, 40);
+    let case = block.numeric_cases()[1];
+    let vs = VarStore::new(Device::Cpu);
+    let net = block.student(&vs, &case);
+    let x = Tensor::randn(case.input, (Kind::Float, Device::Cpu)).set_requires_grad(true);
+    let y = net.forward_t(&x, true);
+    (&y * Tensor::randn_like(&y)).sum(Kind::Float).backward();
+    let reaches = |t: &Tensor| {
+        let g = t.grad();
+        g.defined() && g.isfinite().all().int64_value(&[]) == 1 && g.abs().sum(Kind::Float).double_value(&[]) > 0.0
+    };
+    if !reaches(&x) {
+        return Outcome::fail("no gradient reaches the block's input: do not detach or rebuild tensors in forward_t");
+    }
+    let mut missing: Vec<String> =
+        vs.variables().into_iter().filter(|(_, t)| t.requires_grad() && !reaches(t)).map(|(n, _)| n).collect();
+    missing.sort();
+    if missing.is_empty() {
+        Outcome::pass("gradients reach the input and every parameter")
+    } else {
+        Outcome::fail(format!(
+            "no gradient reaches {}: is every layer you create used in forward_t?",
+            missing.join(", ")
+        ))
+    }
+}
+
+/// Hidden: shape laws over random configurations (proptest, deterministic seed).
+pub fn shape_laws_check(ctx: &Context, block: Block) -> Outcome {
+    use proptest::test_runner::{Config, RngAlgorithm, TestError, TestRng, TestRunner};
+    seeded(ctx, 50);
+    // One plain call first, so that a todo!() surfaces as "not implemented" rather than as a
+    // property failure.
+    let probe = block.numeric_cases()[0];
+    let _ = block
+        .student(&VarStore::new(Device::Cpu), &probe)
+        .forward_t(&Tensor::zeros(probe.input, (Kind::Float, Device::Cpu)), false);
+    let config = Config { cases: 24, failure_persistence: None, max_shrink_iters: 64, ..Config::default() };
+    let mut runner = TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+    let strategy = (1i64..9, 1i64..9, 1i64..=2, 1i64..10, 1i64..10, 1i64..3);
+    let result = runner.run(&strategy, |(in_channels, planes, stride, h, w, n)| {
+        let case = Case { in_channels, planes, stride, input: [n, in_channels, h, w] };
+        let vs = VarStore::new(Device::Cpu);
+        let y = block.student(&vs, &case).forward_t(&Tensor::randn(case.input, (Kind::Float, Device::Cpu)), false);
+        let expected = [n, planes * block.expansion(), (h + stride - 1) / stride, (w + stride - 1) / stride];
+        proptest::prop_assert_eq!(y.size(), expected.to_vec(), "{}", block.describe(&case));
+        Ok(())
+    });
+    match result {
+        Ok(()) => Outcome::pass(
+            "output shape is (N, planes × expansion, ceil(H/stride), ceil(W/stride)) for 24 random configurations",
+        ),
+        Err(TestError::Fail(reason, (i, p, s, h, w, n))) => Outcome::fail(format!(
+            "the shape law fails for in_channels={i}, planes={p}, stride={s}, input ({n},{i},{h},{w}): {reason}"
+        )),
+        Err(TestError::Abort(reason)) => Outcome::fail(format!("the property test stopped: {reason}")),
+    }
+}
+
+/// Registry adapters.
+pub fn basic_shape(ctx: &Context) -> CheckResult {
+    single("basic_block.shape", shape_check(ctx, Block::Basic, 0))
+}
+/// See [`shape_check`].
+pub fn basic_shape_downsample(ctx: &Context) -> CheckResult {
+    single("basic_block.shape_downsample", shape_check(ctx, Block::Basic, 1))
+}
+/// See [`parameters_check`].
+pub fn basic_parameters(ctx: &Context) -> CheckResult {
+    single("basic_block.parameters", parameters_check(ctx, Block::Basic))
+}
+/// See [`numerics_check`].
+pub fn basic_numerics(ctx: &Context) -> CheckResult {
+    single("basic_block.numerics", numerics_check(ctx, Block::Basic))
+}
+/// See [`skip_check`].
+pub fn basic_skip(ctx: &Context) -> CheckResult {
+    single("basic_block.skip", skip_check(ctx, Block::Basic))
+}
+/// See [`gradients_check`].
+pub fn basic_gradients(ctx: &Context) -> CheckResult {
+    single("basic_block.gradients", gradients_check(ctx, Block::Basic))
+}
+/// See [`shape_laws_check`].
+pub fn basic_shape_laws(ctx: &Context) -> CheckResult {
+    single("basic_block.shape_laws", shape_laws_check(ctx, Block::Basic))
+}
+/// See [`shape_check`].
+pub fn bottleneck_shape(ctx: &Context) -> CheckResult {
+    single("bottleneck.shape", shape_check(ctx, Block::Bottleneck, 0))
+}
+/// See [`shape_check`].
+pub fn bottleneck_shape_stride(ctx: &Context) -> CheckResult {
+    single("bottleneck.shape_stride", shape_check(ctx, Block::Bottleneck, 1))
+}
+/// See [`parameters_check`].
+pub fn bottleneck_parameters(ctx: &Context) -> CheckResult {
+    single("bottleneck.parameters", parameters_check(ctx, Block::Bottleneck))
+}
+/// See [`numerics_check`].
+pub fn bottleneck_numerics(ctx: &Context) -> CheckResult {
+    single("bottleneck.numerics", numerics_check(ctx, Block::Bottleneck))
+}
+/// See [`skip_check`].
+pub fn bottleneck_skip(ctx: &Context) -> CheckResult {
+    single("bottleneck.skip", skip_check(ctx, Block::Bottleneck))
+}
+/// See [`gradients_check`].
+pub fn bottleneck_gradients(ctx: &Context) -> CheckResult {
+    single("bottleneck.gradients", gradients_check(ctx, Block::Bottleneck))
+}
+/// See [`shape_laws_check`].
+pub fn bottleneck_shape_laws(ctx: &Context) -> CheckResult {
+    single("bottleneck.shape_laws", shape_laws_check(ctx, Block::Bottleneck))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_functional_block_matches_the_reference_and_the_mistakes_do_not() {
+        for block in [Block::Basic, Block::Bottleneck] {
+            for case in block.numeric_cases() {
+                let rvs = VarStore::new(Device::Cpu);
+                let net = block.reference(&rvs, &case);
+                randomize_batch_norm(&rvs);
+                let weights: HashMap<_, _> = rvs.variables().into_iter().map(|(k, v)| (k, v.detach().copy())).collect();
+                let x = Tensor::randn(case.input, (Kind::Float, Device::Cpu));
+                for train in [false, true] {
+                    let expected = net.forward_t(&x, train);
+                    assert!(
+                        close(&functional(block, &weights, &x, &case, train, Variant::correct(block)), &expected),
+                        "{block:?} {case:?}"
+                    );
+                    for (variant, why) in mistakes(block, train) {
+                        let wrong = functional(block, &weights, &x, &case, train, variant);
+                        // A stride mistake is invisible at stride 1; every other mistake shows.
+                        if case.stride == 2 || variant.stride_conv == block.stride_conv() {
+                            assert!(
+                                !close(&wrong, &expected),
+                                "{block:?} {case:?} train={train}: `{why}` looks correct"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

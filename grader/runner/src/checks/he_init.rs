@@ -1,0 +1,157 @@
+//! Checks of exercise 3: the He-initialization variance check.
+//!
+//! The network is the assignment crate's own `PlainNet` (provided code, so the grade does not
+//! depend on the student's blocks), and the grader measures it with the same hooks the student
+//! uses, before and independently of the student's function.
+
+use super::{CheckResult, single};
+use crate::context::Context;
+use assignment::hooks::{LayerKind, capture_layer_outputs};
+use grader::protocol::Outcome;
+use serde_json::json;
+use tch::nn::{ModuleT, VarStore};
+use tch::{Device, Kind, Tensor};
+
+/// Relative tolerance on variances (covers biased vs unbiased estimators).
+const TOLERANCE: f64 = 5e-3;
+
+#[derive(Debug, Clone, PartialEq)]
+struct Measured {
+    name: String,
+    kind: LayerKind,
+    variance: f64,
+}
+
+fn network(ctx: &Context) -> (VarStore, Box<dyn ModuleT>, Tensor) {
+    tch::manual_seed(ctx.request.seed as i64 + 300);
+    let vs = VarStore::new(Device::Cpu);
+    let config = assignment::ResNetConfig { base_width: 16, ..Default::default() };
+    let net = assignment::plain_net(&vs.root(), [1, 1, 1, 1], &config);
+    let x = Tensor::randn([64, 3, 32, 32], (Kind::Float, Device::Cpu));
+    (vs, Box::new(net), x)
+}
+
+fn grader_measurement(net: &dyn ModuleT, x: &Tensor, train: bool) -> Vec<Measured> {
+    let (_, outputs) = capture_layer_outputs(|| tch::no_grad(|| net.forward_t(x, train)));
+    outputs
+        .into_iter()
+        .filter(|o| matches!(o.kind, LayerKind::Conv2d | LayerKind::Linear))
+        .map(|o| Measured { variance: o.output.var(true).double_value(&[]), name: o.name, kind: o.kind })
+        .collect()
+}
+
+/// The grader's eval-mode and train-mode measurements, and the student's result.
+fn measure(ctx: &Context) -> (Vec<Measured>, Vec<Measured>, Vec<Measured>) {
+    let (_vs, net, x) = network(ctx);
+    let expected = grader_measurement(&*net, &x, false);
+    let (_vs_train, net_train, x_train) = network(ctx);
+    let in_train_mode = grader_measurement(&*net_train, &x_train, true);
+    let student = assignment::layer_output_variances(&*net, &x)
+        .into_iter()
+        .map(|l| Measured { name: l.name, kind: l.kind, variance: l.variance })
+        .collect();
+    (expected, in_train_mode, student)
+}
+
+fn as_json(list: &[Measured]) -> serde_json::Value {
+    json!(
+        list.iter()
+            .map(|m| json!({"name": m.name, "kind": format!("{:?}", m.kind), "variance": m.variance}))
+            .collect::<Vec<_>>()
+    )
+}
+
+fn names(list: &[Measured]) -> String {
+    let shown: Vec<&str> = list.iter().take(4).map(|m| m.name.as_str()).collect();
+    format!("{}{}", shown.join(", "), if list.len() > 4 { ", …" } else { "" })
+}
+
+fn details(expected: &[Measured], student: &[Measured]) -> serde_json::Value {
+    json!({"expected": as_json(expected), "student": as_json(student)})
+}
+
+/// Public: one finite, positive variance per Conv2d and Linear layer, and nothing else.
+pub fn layers(ctx: &Context) -> CheckResult {
+    let (expected, _, student) = measure(ctx);
+    let outcome = if student.is_empty() {
+        Outcome::fail("returned no layers: register the hook before running the model, and run the model once")
+    } else if let Some(bn) = student.iter().find(|m| !matches!(m.kind, LayerKind::Conv2d | LayerKind::Linear)) {
+        Outcome::fail(format!("includes {:?} outputs ({}): keep only Conv2d and Linear layers", bn.kind, bn.name))
+    } else if student.len() != expected.len() {
+        Outcome::fail(format!(
+            "returned {} layers; the network has {} Conv2d and Linear layers",
+            student.len(),
+            expected.len()
+        ))
+    } else if let Some(bad) = student.iter().find(|m| !m.variance.is_finite() || m.variance <= 0.0) {
+        Outcome::fail(format!("the variance of {} is {}: expected a finite positive number", bad.name, bad.variance))
+    } else {
+        Outcome::pass(format!("{} layers, each with a finite variance", student.len()))
+    };
+    single("he_init.layers", outcome.with_details(details(&expected, &student)))
+}
+
+/// Hidden: exactly the grader's layers, with their names, in forward order.
+pub fn order(ctx: &Context) -> CheckResult {
+    let (expected, _, student) = measure(ctx);
+    let key = |m: &Measured| (m.name.clone(), format!("{:?}", m.kind));
+    let (want, got): (Vec<_>, Vec<_>) = (expected.iter().map(key).collect(), student.iter().map(key).collect());
+    let outcome = if want == got {
+        Outcome::pass("the right layers, named, in forward order")
+    } else {
+        let (mut w, mut g) = (want.clone(), got.clone());
+        w.sort();
+        g.sort();
+        if w == g {
+            Outcome::fail(format!(
+                "the right layers in the wrong order: report them in forward order ({} first)",
+                names(&expected)
+            ))
+        } else if let Some(missing) = expected.iter().find(|m| !got.contains(&key(m))) {
+            let kind = if missing.kind == LayerKind::Linear { "the Linear layer" } else { "the Conv2d layer" };
+            Outcome::fail(format!(
+                "{kind} `{}` is missing (expected {}; got {})",
+                missing.name,
+                names(&expected),
+                names(&student)
+            ))
+        } else {
+            Outcome::fail(format!("unexpected layers: expected {}; got {}", names(&expected), names(&student)))
+        }
+    };
+    single("he_init.order", outcome.with_details(details(&expected, &student)))
+}
+
+fn agree(a: f64, b: f64) -> bool {
+    (a - b).abs() <= TOLERANCE * b.abs().max(1e-12)
+}
+
+/// Hidden: the variances equal the grader's evaluation-mode measurement.
+pub fn values(ctx: &Context) -> CheckResult {
+    let (expected, in_train_mode, student) = measure(ctx);
+    let lookup = |list: &[Measured], name: &str| list.iter().find(|m| m.name == name).map(|m| m.variance);
+    let matched = expected.iter().filter(|e| lookup(&student, &e.name).is_some_and(|v| agree(v, e.variance))).count();
+    let outcome = if matched == expected.len() && student.len() == expected.len() {
+        Outcome::pass("every variance equals the grader's measurement")
+    } else if !student.is_empty()
+        && student.iter().all(|s| lookup(&in_train_mode, &s.name).is_some_and(|v| agree(s.variance, v)))
+    {
+        Outcome::fail("the variances are those of training mode: run the model with forward_t(input, false)")
+    } else {
+        let first = expected
+            .iter()
+            .find(|e| !lookup(&student, &e.name).is_some_and(|v| agree(v, e.variance)))
+            .expect("a mismatch");
+        let got = lookup(&student, &first.name).map_or("nothing".to_string(), |v| format!("{v:.4}"));
+        Outcome::partial(
+            matched as f64 / expected.len().max(1) as f64,
+            format!(
+                "{matched} of {} variances match; {} should be {:.4}, got {got}",
+                expected.len(),
+                first.name,
+                first.variance
+            ),
+        )
+    };
+    single("he_init.values", outcome.with_details(details(&expected, &student)))
+}

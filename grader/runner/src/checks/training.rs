@@ -1,0 +1,129 @@
+//! Checks of exercise 4: training ResNet-18.
+//!
+//! `training.runs` calls the student's `train_resnet18` on the grader's own ResNet-18 with the
+//! training and validation splits only, and keeps the trained weights and the report in the
+//! scratch folder. The other two checks run in processes that never call student code: they load
+//! those weights into the reference ResNet-18 and measure test and validation accuracy themselves.
+
+use super::{CheckResult, single};
+use crate::context::{Context, grader_model};
+use crate::weights;
+use grader::protocol::Outcome;
+use serde_json::json;
+use tch::nn::VarStore;
+
+const WEIGHTS: &str = "training/model.safetensors";
+const REPORT: &str = "training/report.json";
+
+/// Checks a returned history: one entry per epoch, numbered, with finite values.
+pub fn validate_history(report: &assignment::TrainingReport, epochs: usize) -> Result<(), String> {
+    let h = &report.history;
+    if h.len() != epochs {
+        return Err(format!("the history has {} entries for {epochs} epochs", h.len()));
+    }
+    for (i, s) in h.iter().enumerate() {
+        if s.epoch != i + 1 {
+            return Err(format!("history entry {} says epoch {}; number epochs from 1", i + 1, s.epoch));
+        }
+        let values = [s.train_loss, s.train_accuracy, s.validation_accuracy, s.learning_rate, s.seconds];
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err(format!(
+                "epoch {} has a value that is not finite (loss {}, train accuracy {}, validation accuracy {}): did training diverge?",
+                s.epoch, s.train_loss, s.train_accuracy, s.validation_accuracy
+            ));
+        }
+        if !(0.0..=100.0).contains(&s.validation_accuracy) || !(0.0..=100.0).contains(&s.train_accuracy) {
+            return Err(format!("epoch {} reports an accuracy outside 0-100%: accuracies are percentages", s.epoch));
+        }
+    }
+    if !report.accuracy.is_finite() || !(0.0..=100.0).contains(&report.accuracy) {
+        return Err(format!("the reported accuracy {} is not a percentage", report.accuracy));
+    }
+    Ok(())
+}
+
+/// Public: trains and returns a valid history; keeps the weights for the measuring checks.
+pub fn runs(ctx: &Context) -> CheckResult {
+    let data = ctx.student_data(None)?;
+    let config = ctx.student_train_config(ctx.profile.epochs);
+    tch::manual_seed(ctx.request.seed as i64);
+    let mut model = grader_model(&config.model, ctx.device);
+    let started = std::time::Instant::now();
+    let report = match assignment::train_resnet18(&mut model, &data, &config) {
+        Ok(report) => report,
+        Err(e) => return single("training.runs", Outcome::fail(format!("train_resnet18 returned an error: {e}"))),
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    weights::save(&model.vs, &ctx.artifact(WEIGHTS))?;
+    let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+    std::fs::write(ctx.artifact(REPORT), text).map_err(|e| format!("cannot write the report: {e}"))?;
+    let details = json!({"report": report, "seconds": seconds, "epochs": config.epochs});
+    let outcome = match validate_history(&report, config.epochs) {
+        Ok(()) => Outcome::pass(format!(
+            "trained {} epochs in {seconds:.1} s; reported {:.1}% validation accuracy",
+            config.epochs, report.accuracy
+        )),
+        Err(problem) => Outcome::fail(problem),
+    };
+    single("training.runs", outcome.with_details(details))
+}
+
+/// Loads the trained weights into a reference ResNet-18 (configured by `config`) on the device.
+pub fn load_reference(
+    ctx: &Context,
+    path: &std::path::Path,
+    config: &reference::ResNetConfig,
+) -> Result<(VarStore, reference::ResNet<reference::BasicBlock>), String> {
+    if !path.exists() {
+        return Err(format!("no trained weights at {}: the training check did not finish", path.display()));
+    }
+    let mut vs = VarStore::new(ctx.device);
+    let net = reference::resnet18(&vs.root(), config);
+    weights::load(&mut vs, path)?;
+    reference::train::prepare_variables(&vs, &ctx.reference_train_config());
+    Ok((vs, net))
+}
+
+/// The grader's accuracy of `net` on a split.
+pub fn accuracy(ctx: &Context, net: &dyn tch::nn::ModuleT, data: &reference::Dataset) -> f64 {
+    reference::train::evaluate(net, &data.to_device(ctx.device), &ctx.reference_train_config())
+}
+
+/// Public: the grader's own test accuracy reaches the profile's threshold.
+pub fn test_accuracy(ctx: &Context) -> CheckResult {
+    let (_vs, net) = load_reference(ctx, &ctx.artifact(WEIGHTS), &ctx.model_config())?;
+    let measured = accuracy(ctx, &net, &ctx.test()?);
+    let target = ctx.profile.accuracy_threshold;
+    let details = json!({"test_accuracy": measured, "target": target});
+    let outcome = if measured >= target {
+        Outcome::pass(format!("the grader measured {measured:.1}% test accuracy (target {target}%)"))
+    } else {
+        Outcome::fail(format!("the grader measured {measured:.1}% test accuracy, below the {target}% target"))
+    };
+    single("training.accuracy", outcome.with_details(details))
+}
+
+/// The `accuracy` field of a report written by a training check.
+pub fn reported_accuracy(path: &std::path::Path) -> Result<f64, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("no training report at {}: {e}", path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("unreadable training report: {e}"))?;
+    value["accuracy"].as_f64().ok_or_else(|| "the training report has no accuracy".to_string())
+}
+
+/// Hidden: the reported accuracy is the grader's validation measurement, within one point.
+pub fn reported(ctx: &Context) -> CheckResult {
+    let (_vs, net) = load_reference(ctx, &ctx.artifact(WEIGHTS), &ctx.model_config())?;
+    let (_, validation) = ctx.train_and_validation(None)?;
+    let measured = accuracy(ctx, &net, &validation);
+    let claimed = reported_accuracy(&ctx.artifact(REPORT))?;
+    let details = json!({"reported": claimed, "measured": measured});
+    let outcome = if (claimed - measured).abs() <= 1.0 {
+        Outcome::pass(format!("reported {claimed:.1}%, measured {measured:.1}% on the validation split"))
+    } else {
+        Outcome::fail(format!(
+            "reported {claimed:.1}% but the grader measured {measured:.1}% on the validation split: report evaluate(..) of the final model"
+        ))
+    };
+    single("training.reported", outcome.with_details(details))
+}

@@ -1,0 +1,473 @@
+//! Grades one crate: builds the runner against it, runs every selected check in its own process,
+//! turns what came back (or did not) into scores, and writes `report.json`.
+
+use crate::catalog::{self, Check, Exercise};
+use crate::profile::ProfileName;
+use crate::protocol::{ChildStatus, Outcome, RunRequest};
+use crate::report::{BuildInfo, CheckResult, Metadata, Report, SCHEMA_VERSION, Status, round2, visibility_name};
+use crate::runner_build::{self, BuildFailure, Workspace};
+use crate::sandbox::{self, ChildRun, Exit, Limits};
+use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+/// The id of the runner's self-description request.
+pub const INFO_CHECK: &str = "__info";
+
+/// What to grade and how.
+#[derive(Debug, Clone)]
+pub struct GradeOptions {
+    /// The assignment crate to grade.
+    pub crate_dir: PathBuf,
+    /// Which profile.
+    pub profile: ProfileName,
+    /// CIFAR-10 folder (full profile).
+    pub data: Option<PathBuf>,
+    /// Run hidden checks too.
+    pub hidden: bool,
+    /// Only these checks (and what they need); empty = all selected by `hidden`.
+    pub only: Vec<String>,
+    /// Where `report.json` and the scratch folder go.
+    pub out_dir: PathBuf,
+    /// Seed for everything random.
+    pub seed: u64,
+    /// A prebuilt runner to use instead of building one (e.g. on a GPU machine without Rust).
+    pub runner: Option<PathBuf>,
+    /// Build the runner in release mode.
+    pub release: bool,
+    /// Print a line per check to stderr.
+    pub progress: bool,
+}
+
+/// The checks to run, in catalog order: the selection plus everything it depends on.
+pub fn plan(hidden: bool, only: &[String]) -> Result<Vec<&'static Check>> {
+    for id in only {
+        if catalog::find(id).is_none() {
+            bail!("there is no check {id:?}; `grader list` shows them");
+        }
+    }
+    let mut wanted: Vec<&str> = if only.is_empty() {
+        catalog::selected(hidden).map(|c| c.id).collect()
+    } else {
+        only.iter().map(String::as_str).collect()
+    };
+    let mut i = 0;
+    while i < wanted.len() {
+        let check = catalog::find(wanted[i]).expect("known");
+        for dep in check.after.iter().chain(check.reported_by.iter()) {
+            if !wanted.contains(dep) {
+                wanted.push(dep);
+            }
+        }
+        i += 1;
+    }
+    Ok(catalog::CHECKS.iter().filter(|c| wanted.contains(&c.id)).collect())
+}
+
+/// sha256 over the answer files of `crate_dir` (path, NUL, content, NUL; in exercise order).
+pub fn sources_hash(crate_dir: &Path) -> String {
+    let mut hasher = Sha256::new();
+    for exercise in Exercise::ALL {
+        hasher.update(exercise.file().as_bytes());
+        hasher.update([0]);
+        hasher.update(std::fs::read(crate_dir.join(exercise.file())).unwrap_or_else(|_| b"<missing>".to_vec()));
+        hasher.update([0]);
+    }
+    hex::encode(hasher.finalize())
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+fn gpu_name() -> String {
+    std::process::Command::new("nvidia-smi")
+        .args(["--query-gpu=name", "--format=csv,noheader"])
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.lines().next().map(str::to_string))
+        .unwrap_or_else(|| "CUDA GPU".to_string())
+}
+
+/// Why a process that sent no result for a check ended, in one sentence for the student.
+pub fn explain_missing_result(run: &ChildRun, limits: &Limits) -> (Status, String) {
+    let stderr = &run.stderr;
+    let memory =
+        limits.memory_bytes.map_or("its".to_string(), |b| format!("the {:.1} GiB", b as f64 / (1u64 << 30) as f64));
+    if stderr.contains("has overflowed its stack") {
+        return (Status::Error, "stack overflow: unbounded recursion in your code?".into());
+    }
+    if stderr.contains("memory allocation of")
+        || stderr.contains("can't allocate memory")
+        || stderr.contains("std::bad_alloc")
+    {
+        return (Status::Error, format!("ran out of memory ({memory} limit)"));
+    }
+    match run.exit {
+        Exit::TimedOut => (
+            Status::Timeout,
+            format!(
+                "did not finish within {} s: an endless loop, or far too much work for this profile?",
+                limits.time.as_secs()
+            ),
+        ),
+        Exit::Signal(libc::SIGKILL) => {
+            (Status::Error, format!("was killed by the system: most likely out of memory ({memory} limit)"))
+        }
+        Exit::Signal(libc::SIGSEGV) => (Status::Error, "crashed with a segmentation fault".into()),
+        Exit::Signal(libc::SIGABRT)
+            if stderr.contains("panic in a destructor")
+                || stderr.contains("panicked while")
+                || stderr.contains("during cleanup") =>
+        {
+            (Status::Error, "aborted: a panic while already panicking (a panic inside Drop?)".into())
+        }
+        Exit::Signal(libc::SIGABRT) => {
+            (Status::Error, "aborted (std::process::abort, or a fatal runtime error)".into())
+        }
+        Exit::Signal(signal) => (Status::Error, format!("was killed by signal {signal}")),
+        Exit::Code(0) => (
+            Status::Error,
+            "the process exited before the check could report (std::process::exit in your code?)".into(),
+        ),
+        Exit::Code(code) => {
+            (Status::Error, format!("the process exited with code {code} before the check could report"))
+        }
+    }
+}
+
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+fn result_for(
+    check: &Check,
+    status: Status,
+    fraction: f64,
+    message: String,
+    duration: f64,
+    details: serde_json::Value,
+) -> CheckResult {
+    let hint = (status != Status::Passed).then(|| check.hint.to_string());
+    let message = if status == Status::NotImplemented {
+        format!("{message}: open {} and replace the todo!()", check.exercise.file())
+    } else {
+        message
+    };
+    CheckResult {
+        id: check.id.to_string(),
+        exercise: check.exercise.id().to_string(),
+        name: check.title.to_string(),
+        score: round2(check.points * fraction.clamp(0.0, 1.0)),
+        max_score: check.points,
+        status,
+        message,
+        hint,
+        visibility: visibility_name(check.visibility).to_string(),
+        duration_s: round2(duration),
+        details,
+    }
+}
+
+fn from_outcome(check: &Check, outcome: &Outcome, duration: f64) -> CheckResult {
+    let (status, fraction) = match outcome.status {
+        ChildStatus::Completed if outcome.score >= 0.999 => (Status::Passed, 1.0),
+        ChildStatus::Completed => (Status::Failed, outcome.score),
+        ChildStatus::NotImplemented => (Status::NotImplemented, 0.0),
+        ChildStatus::Error => (Status::Error, 0.0),
+    };
+    result_for(check, status, fraction, outcome.message.clone(), duration, outcome.details.clone())
+}
+
+/// Runs the checks of a grading run, one process each.
+struct Session<'a> {
+    runner: PathBuf,
+    /// The checks of this run (a process reports only for these).
+    planned: Vec<&'static Check>,
+    options: &'a GradeOptions,
+    scratch: PathBuf,
+    workdir: PathBuf,
+}
+
+impl Session<'_> {
+    fn request(&self, check: &str) -> RunRequest {
+        RunRequest {
+            check: check.to_string(),
+            profile: self.options.profile.as_str().to_string(),
+            scratch: self.scratch.clone(),
+            data: self.options.data.clone(),
+            seed: self.options.seed,
+        }
+    }
+
+    fn limits(&self, seconds: u64) -> Limits {
+        Limits {
+            time: Duration::from_secs(seconds),
+            memory_bytes: self.options.profile.settings().memory_limit_bytes,
+            processes: 4096,
+        }
+    }
+
+    fn spawn(&self, check: &str, limits: Limits) -> Result<ChildRun> {
+        sandbox::run_child(
+            &self.runner,
+            &self.request(check).to_args(),
+            &self.workdir,
+            &[("RUST_BACKTRACE", "0".to_string())],
+            limits,
+        )
+        .with_context(|| format!("cannot start {}", self.runner.display()))
+    }
+
+    /// Runs `check` and returns the results of it and of the checks it reports for.
+    fn run(&self, check: &'static Check) -> Result<Vec<CheckResult>> {
+        let limits = self.limits(check.limit_s[self.options.profile.limit_index()]);
+        let run = self.spawn(check.id, limits)?;
+        let duration = run.duration.as_secs_f64();
+        let mut covered: Vec<&'static Check> = vec![check];
+        covered.extend(self.planned.iter().copied().filter(|c| c.reported_by == Some(check.id)));
+        let by_id: HashMap<&str, &Outcome> = run.messages.iter().map(|m| (m.check.as_str(), &m.outcome)).collect();
+        let results = covered
+            .into_iter()
+            .map(|c| {
+                let own_duration = if c.id == check.id { duration } else { 0.0 };
+                match by_id.get(c.id).or_else(|| by_id.get(check.id).filter(|o| o.status != ChildStatus::Completed)) {
+                    Some(outcome) => {
+                        let mut result = from_outcome(c, outcome, own_duration);
+                        if run.forged > 0 {
+                            result.message.push_str(&format!(" (the grader ignored {} forged result line(s) from this process)", run.forged));
+                        }
+                        result
+                    }
+                    None => {
+                        let (status, message) = explain_missing_result(&run, &limits);
+                        let details = serde_json::json!({"stderr_tail": last_lines(&run.stderr, 20), "stdout_tail": last_lines(&run.stdout, 5)});
+                        result_for(c, status, 0.0, message, own_duration, details)
+                    }
+                }
+            })
+            .collect();
+        Ok(results)
+    }
+}
+
+/// What the runner says about itself: CUDA, libtorch.
+fn runner_info(session: &Session<'_>) -> Result<serde_json::Value> {
+    let run = session.spawn(INFO_CHECK, session.limits(120))?;
+    match run.messages.into_iter().find(|m| m.check == INFO_CHECK) {
+        Some(message) => Ok(message.outcome.details),
+        None => {
+            bail!("the grader runner does not start ({:?}); its output:\n{}", run.exit, last_lines(&run.stderr, 20))
+        }
+    }
+}
+
+/// Grades `options.crate_dir`. `Err` means the crate could not be graded at all.
+pub fn grade(options: &GradeOptions) -> Result<Report> {
+    let started_at = now();
+    let started = Instant::now();
+    let crate_dir = options
+        .crate_dir
+        .canonicalize()
+        .with_context(|| format!("the crate {} does not exist", options.crate_dir.display()))?;
+    if options.profile == ProfileName::Full {
+        let data = options
+            .data
+            .as_ref()
+            .context("the full profile needs --data DIR with CIFAR-10 (the cifar-10-batches-bin files)")?;
+        let dir = crate::data_dir::batches_dir(data);
+        if !dir.join("test_batch.bin").is_file() {
+            bail!(
+                "{} holds no CIFAR-10 test_batch.bin: download https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz and unpack it there",
+                data.display()
+            );
+        }
+    }
+    let checks = plan(options.hidden, &options.only)?;
+    let scratch = options.out_dir.join("scratch");
+    if scratch.exists() {
+        std::fs::remove_dir_all(&scratch).with_context(|| format!("cannot clear {}", scratch.display()))?;
+    }
+    let workdir = scratch.join("work");
+    std::fs::create_dir_all(&workdir)?;
+    for sub in ["training", "ablation"] {
+        std::fs::create_dir_all(scratch.join(sub))?;
+    }
+
+    let (runner, build) = match &options.runner {
+        Some(runner) => (Some(runner.clone()), BuildInfo { ok: true, duration_s: 0.0, errors: None }),
+        None => {
+            if options.progress {
+                eprintln!("building the checks against {} …", crate_dir.display());
+            }
+            match runner_build::build(&Workspace::locate()?, &crate_dir, options.release) {
+                Ok(built) => {
+                    (Some(built.binary), BuildInfo { ok: true, duration_s: round2(built.seconds), errors: None })
+                }
+                Err(BuildFailure::Compile { first_errors, log }) => {
+                    std::fs::create_dir_all(&options.out_dir)?;
+                    std::fs::write(options.out_dir.join("build.log"), log)?;
+                    (None, BuildInfo { ok: false, duration_s: 0.0, errors: Some(first_errors) })
+                }
+                Err(BuildFailure::Tool(problem)) => bail!(problem),
+            }
+        }
+    };
+
+    let mut results: Vec<CheckResult> = Vec::new();
+    let (mut device, mut libtorch) = ("none (the crate did not compile)".to_string(), "unknown".to_string());
+    if let Some(runner) = runner {
+        let session = Session { runner, planned: checks.clone(), options, scratch: scratch.clone(), workdir };
+        let info = runner_info(&session)?;
+        libtorch = info["libtorch"].as_str().unwrap_or("unknown").to_string();
+        let cuda = info["cuda"].as_bool().unwrap_or(false);
+        if options.profile == ProfileName::Full && !cuda {
+            bail!("the full profile needs a CUDA GPU, and libtorch sees none here; use --profile smoke on a CPU");
+        }
+        device = if options.profile == ProfileName::Full {
+            gpu_name()
+        } else {
+            format!("cpu ({} threads)", info["threads"].as_i64().unwrap_or(0))
+        };
+        for check in checks.iter().filter(|c| c.reported_by.is_none()) {
+            let dependency = check.after.and_then(|dep| results.iter().find(|r| r.id == dep));
+            let produced = match dependency {
+                Some(dep) if dep.status == Status::NotImplemented => vec![result_for(
+                    check,
+                    Status::NotImplemented,
+                    0.0,
+                    dep.message.split(": open").next().unwrap_or("").to_string(),
+                    0.0,
+                    serde_json::Value::Null,
+                )],
+                Some(dep) if !matches!(dep.status, Status::Passed | Status::Failed) => {
+                    vec![result_for(
+                        check,
+                        Status::Skipped,
+                        0.0,
+                        format!("not run: it measures what {} produces, and that check did not finish", dep.id),
+                        0.0,
+                        serde_json::Value::Null,
+                    )]
+                }
+                _ => session.run(check)?,
+            };
+            for result in produced {
+                if options.progress {
+                    eprintln!(
+                        "  {:<30} {:<16} {:>5.1}/{:<4} {:>6.1} s",
+                        result.id,
+                        result.status.as_str(),
+                        result.score,
+                        result.max_score,
+                        result.duration_s
+                    );
+                }
+                results.push(result);
+            }
+        }
+    } else {
+        let errors = build.errors.clone().unwrap_or_default();
+        let first = errors.lines().next().unwrap_or("").to_string();
+        for check in &checks {
+            results.push(result_for(
+                check,
+                Status::Error,
+                0.0,
+                format!("the crate does not compile: {first}"),
+                0.0,
+                serde_json::Value::Null,
+            ));
+        }
+    }
+    results.sort_by_key(|r| catalog::CHECKS.iter().position(|c| c.id == r.id));
+    let score = round2(results.iter().map(|r| r.score).sum());
+    let max_score = results.iter().map(|r| r.max_score).sum();
+    let report = Report {
+        schema_version: SCHEMA_VERSION,
+        score,
+        max_score,
+        hidden_checks_included: options.hidden || checks.iter().any(|c| c.visibility == catalog::Visibility::Hidden),
+        exercises: Report::exercise_totals(&results),
+        checks: results,
+        build,
+        metadata: Metadata {
+            grader_version: env!("CARGO_PKG_VERSION").to_string(),
+            git_revision: env!("GRADER_GIT_REVISION").to_string(),
+            profile: options.profile.as_str().to_string(),
+            device,
+            libtorch,
+            seed: options.seed,
+            sources_sha256: sources_hash(&crate_dir),
+            crate_path: crate_dir.display().to_string(),
+            started_at,
+            finished_at: now(),
+            duration_s: round2(started.elapsed().as_secs_f64()),
+        },
+    };
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_add_dependencies_and_keep_catalog_order() {
+        let ids: Vec<&str> = plan(false, &["training.reported".to_string()]).unwrap().iter().map(|c| c.id).collect();
+        assert_eq!(ids, ["training.runs", "training.reported"]);
+        let ids: Vec<&str> = plan(false, &["ablation.variants".to_string()]).unwrap().iter().map(|c| c.id).collect();
+        assert_eq!(ids, ["ablation.runs", "ablation.variants"]);
+        assert!(plan(false, &[]).unwrap().iter().all(|c| c.visibility == catalog::Visibility::Public));
+        assert_eq!(plan(true, &[]).unwrap().len(), catalog::CHECKS.len());
+        assert!(plan(false, &["nope".to_string()]).unwrap_err().to_string().contains("no check"));
+    }
+
+    fn run_with(exit: Exit, stderr: &str) -> ChildRun {
+        ChildRun {
+            messages: vec![],
+            forged: 0,
+            exit,
+            stdout: String::new(),
+            stderr: stderr.to_string(),
+            duration: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn missing_results_are_explained() {
+        let limits = Limits { time: Duration::from_secs(7), memory_bytes: Some(1 << 30), processes: 10 };
+        let cases = [
+            (run_with(Exit::TimedOut, ""), Status::Timeout, "within 7 s"),
+            (
+                run_with(Exit::Signal(libc::SIGABRT), "thread 'main' has overflowed its stack"),
+                Status::Error,
+                "stack overflow",
+            ),
+            (
+                run_with(Exit::Signal(libc::SIGABRT), "memory allocation of 80000000 bytes failed"),
+                Status::Error,
+                "1.0 GiB",
+            ),
+            (
+                run_with(Exit::Signal(libc::SIGABRT), "thread panicked while processing panic"),
+                Status::Error,
+                "inside Drop",
+            ),
+            (run_with(Exit::Signal(libc::SIGABRT), ""), Status::Error, "abort"),
+            (run_with(Exit::Signal(libc::SIGSEGV), ""), Status::Error, "segmentation fault"),
+            (run_with(Exit::Signal(libc::SIGKILL), ""), Status::Error, "out of memory"),
+            (run_with(Exit::Code(0), ""), Status::Error, "std::process::exit"),
+            (run_with(Exit::Code(101), ""), Status::Error, "code 101"),
+        ];
+        for (run, status, fragment) in cases {
+            let (got, message) = explain_missing_result(&run, &limits);
+            assert_eq!(got, status, "{message}");
+            assert!(message.contains(fragment), "{message:?} lacks {fragment:?}");
+        }
+    }
+}

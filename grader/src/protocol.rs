@@ -1,0 +1,126 @@
+//! What a check process sends back to the grader.
+//!
+//! The grader starts `grader-runner` once per check with a write end of a private pipe as file
+//! descriptor [`RESULT_FD`] and a fresh random nonce on its standard input. After the check, the
+//! runner writes one JSON line, a [`Message`], to that descriptor. The grader accepts only messages
+//! with the nonce and only for the checks that process runs; it never reads results from the
+//! child's stdout (which student code controls) and never trusts its exit code.
+
+use serde::{Deserialize, Serialize};
+
+/// The file descriptor the result pipe is installed on in the child.
+pub const RESULT_FD: i32 = 3;
+
+/// How a check ended, as the child saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChildStatus {
+    /// Ran to completion; `score` says how much passed.
+    Completed,
+    /// The student's code hit a `todo!()`.
+    NotImplemented,
+    /// The student's code panicked, or something it needed was missing.
+    Error,
+}
+
+/// The result of one check, as measured in the child.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// Completed, not implemented, or error.
+    pub status: ChildStatus,
+    /// Fraction of the check's points earned, in [0, 1].
+    pub score: f64,
+    /// What the student should read.
+    pub message: String,
+    /// Measurements for reports and plots (variances, histories, accuracies).
+    #[serde(default)]
+    pub details: serde_json::Value,
+}
+
+impl Outcome {
+    /// Full marks.
+    pub fn pass(message: impl Into<String>) -> Self {
+        Self { status: ChildStatus::Completed, score: 1.0, message: message.into(), details: serde_json::Value::Null }
+    }
+
+    /// No marks.
+    pub fn fail(message: impl Into<String>) -> Self {
+        Self { status: ChildStatus::Completed, score: 0.0, message: message.into(), details: serde_json::Value::Null }
+    }
+
+    /// Part of the marks.
+    pub fn partial(score: f64, message: impl Into<String>) -> Self {
+        Self {
+            status: ChildStatus::Completed,
+            score: score.clamp(0.0, 1.0),
+            message: message.into(),
+            details: serde_json::Value::Null,
+        }
+    }
+
+    /// Attaches measurements.
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
+}
+
+/// One line on the result pipe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// The nonce the grader gave this process.
+    pub nonce: String,
+    /// The check this result is for.
+    pub check: String,
+    /// The result.
+    pub outcome: Outcome,
+}
+
+/// Command-line arguments of `grader-runner`, shared so that both sides agree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRequest {
+    /// The check to run (its id in the catalog).
+    pub check: String,
+    /// `smoke` or `full`.
+    pub profile: String,
+    /// A folder the check may write artifacts to (shared by the checks of one grading run).
+    pub scratch: std::path::PathBuf,
+    /// CIFAR-10 folder for the full profile.
+    pub data: Option<std::path::PathBuf>,
+    /// Seed for everything random.
+    pub seed: u64,
+}
+
+impl RunRequest {
+    /// As `grader-runner` arguments.
+    pub fn to_args(&self) -> Vec<String> {
+        vec!["--request".into(), serde_json::to_string(self).expect("serializable")]
+    }
+
+    /// Parses what [`RunRequest::to_args`] produced.
+    pub fn from_args(args: &[String]) -> Result<Self, String> {
+        match args {
+            [flag, json] if flag == "--request" => serde_json::from_str(json).map_err(|e| format!("bad request: {e}")),
+            _ => Err("usage: grader-runner --request JSON (grader-runner is started by `grader`, not by hand)".into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_round_trip_through_args() {
+        let r =
+            RunRequest { check: "a.b".into(), profile: "smoke".into(), scratch: "/tmp/x".into(), data: None, seed: 9 };
+        assert_eq!(RunRequest::from_args(&r.to_args()).unwrap(), r);
+        assert!(RunRequest::from_args(&["x".into()]).unwrap_err().contains("usage"));
+    }
+
+    #[test]
+    fn partial_scores_are_clamped() {
+        assert_eq!(Outcome::partial(1.7, "").score, 1.0);
+        assert_eq!(Outcome::partial(-1.0, "").score, 0.0);
+    }
+}

@@ -1,0 +1,243 @@
+//! `report.json`: the graded result of one crate. Versioned ([`SCHEMA_VERSION`]) and described by
+//! `grader/report.schema.json`; also convertible to Gradescope's `results.json`.
+
+use crate::catalog::{Exercise, Visibility};
+use serde::{Deserialize, Serialize};
+
+/// Bumped on any incompatible change of the report's shape.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// How a check ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Full marks.
+    Passed,
+    /// Ran, and earned less than full marks.
+    Failed,
+    /// The student's code still has its `todo!()`.
+    NotImplemented,
+    /// Crashed, panicked, ran out of memory, or could not run.
+    Error,
+    /// Killed at its time limit.
+    Timeout,
+    /// Not run, because a check it needs did not finish.
+    Skipped,
+}
+
+impl Status {
+    /// Lowercase name as in the JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Passed => "passed",
+            Self::Failed => "failed",
+            Self::NotImplemented => "not_implemented",
+            Self::Error => "error",
+            Self::Timeout => "timeout",
+            Self::Skipped => "skipped",
+        }
+    }
+}
+
+/// One check's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// The catalog id.
+    pub id: String,
+    /// The exercise id.
+    pub exercise: String,
+    /// What the check verifies.
+    pub name: String,
+    /// Points earned.
+    pub score: f64,
+    /// Points possible.
+    pub max_score: f64,
+    /// How it ended.
+    pub status: Status,
+    /// What the student should read.
+    pub message: String,
+    /// Where to look when it did not pass.
+    pub hint: Option<String>,
+    /// `public` or `hidden`.
+    pub visibility: String,
+    /// Wall-clock seconds of its process (0 for checks reported by another check's process).
+    pub duration_s: f64,
+    /// Measurements (variances, histories, accuracies) for reports and plots.
+    pub details: serde_json::Value,
+}
+
+/// One exercise's total.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExerciseTotal {
+    /// The exercise id.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// The answer file.
+    pub file: String,
+    /// Points earned in the checks that ran.
+    pub score: f64,
+    /// Points possible in the checks that ran.
+    pub max_score: f64,
+    /// `passed` (all checks passed), `not_implemented` (every check hit a `todo!()`), or `failed`.
+    pub status: Status,
+}
+
+/// How building the graded crate went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BuildInfo {
+    /// Whether it compiled.
+    pub ok: bool,
+    /// Seconds the build took.
+    pub duration_s: f64,
+    /// The compiler's first errors when it did not compile.
+    pub errors: Option<String>,
+}
+
+/// Facts about the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// The grader's version.
+    pub grader_version: String,
+    /// The grader's git revision.
+    pub git_revision: String,
+    /// `smoke` or `full`.
+    pub profile: String,
+    /// The device checks ran on.
+    pub device: String,
+    /// The libtorch version the runner links.
+    pub libtorch: String,
+    /// The seed of the run.
+    pub seed: u64,
+    /// sha256 over the graded answer files (path and content, in path order).
+    pub sources_sha256: String,
+    /// The graded crate.
+    pub crate_path: String,
+    /// RFC 3339 UTC.
+    pub started_at: String,
+    /// RFC 3339 UTC.
+    pub finished_at: String,
+    /// Seconds from start to finish.
+    pub duration_s: f64,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Points earned.
+    pub score: f64,
+    /// Points possible in the checks that ran.
+    pub max_score: f64,
+    /// Whether hidden checks ran (`false` in a student's `make check`).
+    pub hidden_checks_included: bool,
+    /// Every check that ran, in catalog order.
+    pub checks: Vec<CheckResult>,
+    /// Totals per exercise, in notebook order.
+    pub exercises: Vec<ExerciseTotal>,
+    /// The build of the graded crate.
+    pub build: BuildInfo,
+    /// Facts about the run.
+    pub metadata: Metadata,
+}
+
+impl Report {
+    /// Whether every check that ran passed.
+    pub fn all_passed(&self) -> bool {
+        self.build.ok && self.checks.iter().all(|c| c.status == Status::Passed)
+    }
+
+    /// Totals per exercise from the check results.
+    pub fn exercise_totals(checks: &[CheckResult]) -> Vec<ExerciseTotal> {
+        Exercise::ALL
+            .iter()
+            .filter_map(|e| {
+                let mine: Vec<&CheckResult> = checks.iter().filter(|c| c.exercise == e.id()).collect();
+                if mine.is_empty() {
+                    return None;
+                }
+                let status = if mine.iter().all(|c| c.status == Status::Passed) {
+                    Status::Passed
+                } else if mine.iter().all(|c| matches!(c.status, Status::NotImplemented)) {
+                    Status::NotImplemented
+                } else {
+                    Status::Failed
+                };
+                Some(ExerciseTotal {
+                    id: e.id().to_string(),
+                    title: e.title().to_string(),
+                    file: e.file().to_string(),
+                    score: round2(mine.iter().map(|c| c.score).sum()),
+                    max_score: mine.iter().map(|c| c.max_score).sum(),
+                    status,
+                })
+            })
+            .collect()
+    }
+
+    /// Gradescope's `results.json` for this report: one test per check, hidden checks visible after
+    /// grades are published.
+    pub fn to_gradescope(&self) -> serde_json::Value {
+        let tests: Vec<serde_json::Value> = self
+            .checks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let mut output = c.message.clone();
+                if let (Some(hint), false) = (&c.hint, c.status == Status::Passed) {
+                    output.push_str(&format!("\nHint: {hint}"));
+                }
+                serde_json::json!({
+                    "name": format!("{} — {}", c.id, c.name),
+                    "number": format!("{}", i + 1),
+                    "score": c.score,
+                    "max_score": c.max_score,
+                    "status": if c.status == Status::Passed { "passed" } else { "failed" },
+                    "output": output,
+                    "tags": [c.exercise.clone(), c.status.as_str()],
+                    "visibility": if c.visibility == "hidden" { "after_published" } else { "visible" },
+                })
+            })
+            .collect();
+        let mut output =
+            format!("Score {:.1} / {:.1} ({} profile).", self.score, self.max_score, self.metadata.profile);
+        if let Some(errors) = &self.build.errors {
+            output.push_str(&format!("\nYour crate does not compile:\n{errors}"));
+        }
+        serde_json::json!({
+            "score": self.score,
+            "execution_time": self.metadata.duration_s.round() as u64,
+            "output": output,
+            "output_format": "text",
+            "visibility": "visible",
+            "stdout_visibility": "hidden",
+            "extra_data": {"schema_version": self.schema_version, "sources_sha256": self.metadata.sources_sha256},
+            "tests": tests,
+        })
+    }
+}
+
+/// Rounds points to hundredths (scores are shown and summed at that precision).
+pub fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// The visibility name used in reports.
+pub fn visibility_name(v: Visibility) -> &'static str {
+    match v {
+        Visibility::Public => "public",
+        Visibility::Hidden => "hidden",
+    }
+}
+
+/// Writes `value` as pretty JSON to `path` atomically (temporary file, then rename).
+pub fn write_json_atomic(path: &std::path::Path, value: &impl Serialize) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    serde_json::to_writer_pretty(&mut file, value)?;
+    std::io::Write::write_all(&mut file, b"\n")?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

@@ -1,0 +1,354 @@
+//! Builds `grader-runner` against the crate being graded.
+//!
+//! The crate is staged as package `resnet-lab-graded` in `target/grader/runners/<key>/graded` (its
+//! `Cargo.toml` with workspace inheritance resolved, and its `src/`), next to a generated manifest
+//! for the runner whose `assignment` dependency points at it. Both use the workspace's lockfile,
+//! profiles and target directory, so libtorch's bindings and every dependency compile once and
+//! each graded crate costs one incremental build. Files are rewritten only when they change, so
+//! regrading an unchanged crate builds nothing.
+
+use anyhow::{Context, Result, anyhow, bail};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+use toml_edit::{DocumentMut, Item, Table};
+
+/// The package name the graded crate is staged under.
+pub const GRADED_PACKAGE: &str = "resnet-lab-graded";
+
+/// A successful build.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// The runner binary.
+    pub binary: PathBuf,
+    /// Wall-clock seconds of the build.
+    pub seconds: f64,
+}
+
+/// Why no runner could be built.
+#[derive(Debug, Clone)]
+pub enum BuildFailure {
+    /// The graded crate does not compile: a graded outcome.
+    Compile {
+        /// The compiler's first errors, for the student.
+        first_errors: String,
+        /// The whole build log.
+        log: String,
+    },
+    /// The toolchain itself failed (cargo missing, libtorch missing, …): could not grade.
+    Tool(String),
+}
+
+/// Where to build: the workspace that holds `grader/`, `solution/` and `target/`.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    /// Its root folder.
+    pub root: PathBuf,
+}
+
+impl Workspace {
+    /// The workspace this grader was built in, or `RESNET_LAB_ROOT`.
+    pub fn locate() -> Result<Self> {
+        let root = std::env::var_os("RESNET_LAB_ROOT").map(PathBuf::from).unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("grader/ has a parent").to_path_buf()
+        });
+        if !root.join("grader/runner/Cargo.toml").is_file() {
+            bail!(
+                "{} is not a resnet-lab workspace (no grader/runner/Cargo.toml); set RESNET_LAB_ROOT",
+                root.display()
+            );
+        }
+        Ok(Self { root: root.canonicalize()? })
+    }
+
+    fn target_dir(&self) -> PathBuf {
+        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| self.root.join("target"))
+    }
+
+    fn root_manifest(&self) -> Result<DocumentMut> {
+        read_manifest(&self.root.join("Cargo.toml"))
+    }
+}
+
+fn read_manifest(path: &Path) -> Result<DocumentMut> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    text.parse::<DocumentMut>().with_context(|| format!("{} is not valid TOML", path.display()))
+}
+
+/// Writes `text` to `path` unless it already holds exactly that (keeps mtimes for cargo).
+fn write_if_changed(path: &Path, text: &[u8]) -> Result<()> {
+    if std::fs::read(path).ok().as_deref() != Some(text) {
+        std::fs::create_dir_all(path.parent().expect("has parent"))?;
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Replaces `key.workspace = true` entries of a package table with the workspace's values.
+fn inherit(table: &mut Table, from: Option<&Item>) {
+    let keys: Vec<String> = table.iter().map(|(k, _)| k.to_string()).collect();
+    for key in keys {
+        let inherits = table.get(&key).and_then(|v| v.get("workspace")).and_then(Item::as_bool) == Some(true);
+        if let (true, Some(value)) = (inherits, from.and_then(|f| f.get(&key))) {
+            table.insert(&key, value.clone());
+        }
+    }
+}
+
+/// Resolves `dep.workspace = true` against `[workspace.dependencies]`, keeping per-crate keys
+/// (`features`, `optional`, `package`), and makes `path` dependencies absolute (relative to `base`).
+fn resolve_dependencies(deps: &mut Table, workspace_deps: Option<&Item>, base: &Path) {
+    let names: Vec<String> = deps.iter().map(|(k, _)| k.to_string()).collect();
+    for name in names {
+        let item = deps.get(&name).cloned().expect("listed");
+        let mut resolved = if item.get("workspace").and_then(Item::as_bool) == Some(true) {
+            let mut shared = match workspace_deps.and_then(|w| w.get(&name)) {
+                Some(Item::Value(toml_edit::Value::String(version))) => {
+                    let mut t = toml_edit::InlineTable::new();
+                    t.insert("version", version.value().as_str().into());
+                    t
+                }
+                Some(other) => other
+                    .as_inline_table()
+                    .cloned()
+                    .or_else(|| other.as_table().map(|t| t.clone().into_inline_table()))
+                    .unwrap_or_default(),
+                None => toml_edit::InlineTable::new(),
+            };
+            if let Some(local) =
+                item.as_inline_table().cloned().or_else(|| item.as_table().map(|t| t.clone().into_inline_table()))
+            {
+                for (k, v) in local.iter().filter(|(k, _)| *k != "workspace") {
+                    shared.insert(k, v.clone());
+                }
+            }
+            shared
+        } else {
+            item.as_inline_table()
+                .cloned()
+                .or_else(|| item.as_table().map(|t| t.clone().into_inline_table()))
+                .unwrap_or_else(|| {
+                    let mut t = toml_edit::InlineTable::new();
+                    if let Some(v) = item.as_str() {
+                        t.insert("version", v.into());
+                    }
+                    t
+                })
+        };
+        if let Some(path) = resolved.get("path").and_then(|p| p.as_str()).map(PathBuf::from) {
+            let absolute = if path.is_absolute() { path } else { base.join(path) };
+            resolved.insert("path", absolute.display().to_string().into());
+        }
+        deps.insert(&name, toml_edit::value(resolved));
+    }
+}
+
+/// A package manifest rewritten to live elsewhere: workspace inheritance resolved, paths absolute;
+/// with `workspace_root`, a workspace of its own with the root's profiles (members below it join it).
+fn standalone_manifest(manifest: &Path, root: &DocumentMut, name: &str, workspace_root: bool) -> Result<DocumentMut> {
+    let mut doc = read_manifest(manifest)?;
+    let base = manifest.parent().expect("manifest in a folder").to_path_buf();
+    let workspace = root.get("workspace");
+    let package = doc
+        .get_mut("package")
+        .and_then(Item::as_table_mut)
+        .ok_or_else(|| anyhow!("{} has no [package]", manifest.display()))?;
+    inherit(package, workspace.and_then(|w| w.get("package")));
+    package.insert("name", toml_edit::value(name));
+    if let Some(build) = package.get("build").and_then(Item::as_str).map(PathBuf::from) {
+        package.insert("build", toml_edit::value(base.join(build).display().to_string()));
+    }
+    for flag in ["autoexamples", "autotests", "autobenches"] {
+        package.insert(flag, toml_edit::value(false));
+    }
+    if let Some(deps) = doc.get_mut("dependencies").and_then(Item::as_table_mut) {
+        resolve_dependencies(deps, workspace.and_then(|w| w.get("dependencies")), &base);
+    }
+    doc.remove("dev-dependencies");
+    doc.remove("lints");
+    if workspace_root {
+        doc.insert("workspace", Item::Table(Table::new()));
+        if let Some(profile) = root.get("profile") {
+            doc.insert("profile", profile.clone());
+        }
+    }
+    Ok(doc)
+}
+
+fn mirror_dir(from: &Path, to: &Path) -> Result<()> {
+    let mut wanted = std::collections::BTreeSet::new();
+    let mut stack = vec![from.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))? {
+            let entry = entry?;
+            let path = entry.path();
+            let relative = path.strip_prefix(from).expect("inside").to_path_buf();
+            if entry.file_type()?.is_dir() {
+                stack.push(path);
+            } else if entry.file_type()?.is_file() {
+                write_if_changed(&to.join(&relative), &std::fs::read(&path)?)?;
+                wanted.insert(relative);
+            }
+        }
+    }
+    if to.is_dir() {
+        let mut stack = vec![to.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir)? {
+                let path = entry?.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if !wanted.contains(path.strip_prefix(to).expect("inside")) {
+                    std::fs::remove_file(&path)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A short stable key for a crate folder.
+pub fn crate_key(crate_dir: &Path) -> String {
+    hex::encode(&Sha256::digest(crate_dir.display().to_string().as_bytes())[..6])
+}
+
+/// The first compiler errors of a cargo log (at most three, each with its context lines).
+pub fn first_errors(log: &str) -> String {
+    let mut blocks: Vec<String> = Vec::new();
+    let mut current: Option<String> = None;
+    for line in log.lines() {
+        let starts =
+            line.starts_with("error[") || (line.starts_with("error:") && !line.starts_with("error: could not compile"));
+        if starts {
+            if let Some(block) = current.take() {
+                blocks.push(block);
+            }
+            current = Some(line.to_string());
+        } else if let Some(block) = current.as_mut() {
+            if line.trim().is_empty() || line.starts_with("warning") || line.starts_with("error: could not compile") {
+                blocks.push(current.take().expect("some"));
+            } else {
+                block.push('\n');
+                block.push_str(line);
+            }
+        }
+    }
+    blocks.extend(current);
+    if blocks.is_empty() {
+        return log.lines().rev().take(15).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+    }
+    blocks.into_iter().take(3).collect::<Vec<_>>().join("\n\n")
+}
+
+/// Stages `crate_dir` and builds a runner against it.
+pub fn build(workspace: &Workspace, crate_dir: &Path, release: bool) -> std::result::Result<Built, BuildFailure> {
+    let tool = |e: anyhow::Error| BuildFailure::Tool(format!("{e:#}"));
+    let crate_dir = crate_dir
+        .canonicalize()
+        .map_err(|e| BuildFailure::Tool(format!("cannot open the crate {}: {e}", crate_dir.display())))?;
+    if !crate_dir.join("Cargo.toml").is_file() || !crate_dir.join("src/lib.rs").is_file() {
+        return Err(BuildFailure::Tool(format!(
+            "{} is not the assignment crate (no Cargo.toml or src/lib.rs)",
+            crate_dir.display()
+        )));
+    }
+    let key = crate_key(&crate_dir);
+    let overlay = workspace.target_dir().join("grader/runners").join(&key);
+    let root = workspace.root_manifest().map_err(tool)?;
+    let staged = overlay.join("graded");
+    let graded = standalone_manifest(&crate_dir.join("Cargo.toml"), &root, GRADED_PACKAGE, false).map_err(tool)?;
+    write_if_changed(&staged.join("Cargo.toml"), graded.to_string().as_bytes()).map_err(tool)?;
+    mirror_dir(&crate_dir.join("src"), &staged.join("src")).map_err(tool)?;
+
+    let runner_dir = workspace.root.join("grader/runner");
+    let mut manifest =
+        standalone_manifest(&runner_dir.join("Cargo.toml"), &root, &format!("resnet-lab-runner-{key}"), true)
+            .map_err(tool)?;
+    let bin_name = format!("grader-runner-{key}");
+    let mut bin = Table::new();
+    bin.insert("name", toml_edit::value(&bin_name));
+    bin.insert("path", toml_edit::value(runner_dir.join("src/main.rs").display().to_string()));
+    let mut bins = toml_edit::ArrayOfTables::new();
+    bins.push(bin);
+    manifest.insert("bin", Item::ArrayOfTables(bins));
+    let mut assignment = toml_edit::InlineTable::new();
+    assignment.insert("package", GRADED_PACKAGE.into());
+    assignment.insert("path", staged.display().to_string().into());
+    manifest["dependencies"]["assignment"] = toml_edit::value(assignment);
+    write_if_changed(&overlay.join("Cargo.toml"), manifest.to_string().as_bytes()).map_err(tool)?;
+    let lock = overlay.join("Cargo.lock");
+    if !lock.exists() {
+        if let Ok(bytes) = std::fs::read(workspace.root.join("Cargo.lock")) {
+            write_if_changed(&lock, &bytes).map_err(tool)?;
+        }
+    }
+
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let started = Instant::now();
+    let mut command = Command::new(&cargo);
+    command
+        .current_dir(&workspace.root)
+        .args(["build", "--offline", "--color", "never", "--manifest-path"])
+        .arg(overlay.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(workspace.target_dir());
+    if release {
+        command.arg("--release");
+    }
+    let output = command
+        .output()
+        .map_err(|e| BuildFailure::Tool(format!("cannot run {cargo}: {e}; is Rust installed (https://rustup.rs)?")))?;
+    let log = String::from_utf8_lossy(&output.stderr).into_owned();
+    if !output.status.success() {
+        let staged_src = staged.join("src").display().to_string();
+        let log = log.replace(&staged_src, "src");
+        if log.contains(&format!("`{GRADED_PACKAGE}`")) || log.contains("resnet-lab-graded") {
+            return Err(BuildFailure::Compile { first_errors: first_errors(&log), log });
+        }
+        return Err(BuildFailure::Tool(format!(
+            "building the grader runner failed (not in the graded crate):\n{}",
+            first_errors(&log)
+        )));
+    }
+    let binary = workspace.target_dir().join(if release { "release" } else { "debug" }).join(&bin_name);
+    Ok(Built { binary, seconds: started.elapsed().as_secs_f64() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_errors_keeps_the_first_three_error_blocks() {
+        let log = "   Compiling x\nerror[E0425]: cannot find value `y`\n --> src/a.rs:1:1\n  |\n\nwarning: unused\nerror: expected `;`\n --> src/b.rs:2:2\n\nerror[E1]: a\n\nerror[E2]: b\n\nerror: could not compile `x`\n";
+        let first = first_errors(log);
+        assert!(first.starts_with("error[E0425]: cannot find value `y`\n --> src/a.rs:1:1"), "{first}");
+        assert!(
+            first.contains("error: expected `;`")
+                && first.contains("error[E1]")
+                && !first.contains("error[E2]")
+                && !first.contains("could not compile")
+        );
+    }
+
+    #[test]
+    fn manifests_become_standalone() {
+        let root: DocumentMut = "[workspace.package]\nversion = \"1.2.3\"\nedition = \"2024\"\n[workspace.dependencies]\nserde = { version = \"1\", features = [\"derive\"] }\nanyhow = \"1\"\n[profile.dev]\ndebug = 0\n".parse().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dir.path().join("Cargo.toml");
+        std::fs::write(&manifest, "[package]\nname = \"x\"\nversion.workspace = true\nedition.workspace = true\nbuild = \"../b.rs\"\n[dependencies]\nserde = { workspace = true, optional = true }\nanyhow.workspace = true\nlocal = { path = \"../local\" }\n[dev-dependencies]\nproptest = \"1\"\n").unwrap();
+        let doc = standalone_manifest(&manifest, &root, "renamed", true).unwrap();
+        assert_eq!(doc["package"]["name"].as_str(), Some("renamed"));
+        assert_eq!(doc["package"]["version"].as_str(), Some("1.2.3"));
+        assert_eq!(doc["package"]["build"].as_str().unwrap(), dir.path().join("../b.rs").display().to_string());
+        let serde = doc["dependencies"]["serde"].as_inline_table().unwrap();
+        assert_eq!(serde.get("version").unwrap().as_str(), Some("1"));
+        assert_eq!(serde.get("optional").unwrap().as_bool(), Some(true));
+        assert!(serde.get("workspace").is_none());
+        assert_eq!(doc["dependencies"]["anyhow"]["version"].as_str(), Some("1"));
+        assert!(doc["dependencies"]["local"]["path"].as_str().unwrap().starts_with('/'));
+        assert!(doc.get("dev-dependencies").is_none() && doc.get("workspace").is_some());
+        assert_eq!(doc["profile"]["dev"]["debug"].as_integer(), Some(0));
+    }
+}

@@ -1,0 +1,247 @@
+//! Runs one check in a child process with a time limit, a memory ceiling and a process cap, and
+//! collects its result from a private pipe (see [`crate::protocol`]).
+//!
+//! The child gets its own process group so that everything it spawns is killed with it; stdin
+//! carries only the nonce; stdout and stderr are captured, bounded, and used only to explain a
+//! failure, never to read a result.
+
+use crate::protocol::{Message, RESULT_FD};
+use std::io::{Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Bytes of stdout/stderr kept from the end of each stream.
+const OUTPUT_TAIL: usize = 16 * 1024;
+/// Largest result message accepted.
+const RESULT_LIMIT: u64 = 4 << 20;
+
+/// Resource limits of a check process.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Wall-clock time.
+    pub time: Duration,
+    /// Address space (`RLIMIT_AS`), if any.
+    pub memory_bytes: Option<u64>,
+    /// Processes and threads of the user (`RLIMIT_NPROC`; not enforced for root).
+    pub processes: u64,
+}
+
+/// How the child process ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exit {
+    /// Exited with this code.
+    Code(i32),
+    /// Killed by this signal.
+    Signal(i32),
+    /// Killed by the grader after the time limit.
+    TimedOut,
+}
+
+/// Everything the grader learned from one child.
+#[derive(Debug)]
+pub struct ChildRun {
+    /// Messages with the right nonce, in arrival order.
+    pub messages: Vec<Message>,
+    /// Lines on the result pipe that were not valid messages with the right nonce.
+    pub forged: usize,
+    /// How the process ended.
+    pub exit: Exit,
+    /// The end of its stdout.
+    pub stdout: String,
+    /// The end of its stderr.
+    pub stderr: String,
+    /// Wall-clock time.
+    pub duration: Duration,
+}
+
+/// A fresh random nonce (128 bits from the OS).
+pub fn nonce() -> String {
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).expect("/dev/urandom is readable");
+    hex::encode(bytes)
+}
+
+fn tail(bytes: &[u8]) -> String {
+    let start = bytes.len().saturating_sub(OUTPUT_TAIL);
+    let text = String::from_utf8_lossy(&bytes[start..]).into_owned();
+    if start > 0 { format!("[… {start} bytes cut …]\n{text}") } else { text }
+}
+
+/// Reads all of `reader` in a thread, keeping the last `OUTPUT_TAIL` bytes.
+fn drain(mut reader: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        let mut buffer = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            kept.extend_from_slice(&buffer[..n]);
+            if kept.len() > 2 * OUTPUT_TAIL {
+                kept.drain(..kept.len() - OUTPUT_TAIL);
+            }
+        }
+        kept
+    })
+}
+
+/// Runs `program args` in `workdir` under `limits` with `env` added, and collects its result.
+pub fn run_child(
+    program: &Path,
+    args: &[String],
+    workdir: &Path,
+    env: &[(&str, String)],
+    limits: Limits,
+) -> std::io::Result<ChildRun> {
+    let (result_reader, result_writer) = std::io::pipe()?;
+    let nonce = nonce();
+    let mut command = Command::new(program);
+    command.args(args).current_dir(workdir).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let writer_fd = std::os::fd::AsRawFd::as_raw_fd(&result_writer);
+    let memory = limits.memory_bytes;
+    let processes = limits.processes;
+    // SAFETY: only async-signal-safe libc calls between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setpgid(0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::dup2(writer_fd, RESULT_FD) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if let Some(bytes) = memory {
+                let limit = libc::rlimit { rlim_cur: bytes as libc::rlim_t, rlim_max: bytes as libc::rlim_t };
+                libc::setrlimit(libc::RLIMIT_AS, &limit);
+            }
+            let nproc = libc::rlimit { rlim_cur: processes as libc::rlim_t, rlim_max: processes as libc::rlim_t };
+            libc::setrlimit(libc::RLIMIT_NPROC, &nproc);
+            // No core dumps of crashing student code.
+            let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+            Ok(())
+        });
+    }
+    let started = Instant::now();
+    let mut child = command.spawn()?;
+    drop(result_writer);
+    let pgid = child.id() as i32;
+    if let Some(mut stdin) = child.stdin.take() {
+        // The child may already be gone; then it has no result either, which is reported below.
+        let _ = stdin.write_all(format!("{nonce}\n").as_bytes());
+    }
+    let stdout = drain(child.stdout.take().expect("piped"));
+    let stderr = drain(child.stderr.take().expect("piped"));
+    let results = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = result_reader.take(RESULT_LIMIT).read_to_string(&mut text);
+        text
+    });
+
+    let exit = loop {
+        if let Some(status) = child.try_wait()? {
+            break match (status.code(), status.signal()) {
+                (Some(code), _) => Exit::Code(code),
+                (None, Some(signal)) => Exit::Signal(signal),
+                _ => Exit::Code(-1),
+            };
+        }
+        if started.elapsed() >= limits.time {
+            break Exit::TimedOut;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    // Kill whatever is left of the group: the child after a timeout, and anything it spawned.
+    // SAFETY: plain syscall on a process group we created.
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
+    }
+    let _ = child.wait();
+    let duration = started.elapsed();
+    let (mut messages, mut forged) = (Vec::new(), 0);
+    // A grandchild that escaped the group could hold the pipe open: do not wait for it forever.
+    let text = join_within(results, Duration::from_secs(2)).unwrap_or_default();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        match serde_json::from_str::<Message>(line) {
+            Ok(message) if message.nonce == nonce => messages.push(message),
+            _ => forged += 1,
+        }
+    }
+    Ok(ChildRun {
+        messages,
+        forged,
+        exit,
+        stdout: tail(&join_within(stdout, Duration::from_secs(2)).unwrap_or_default()),
+        stderr: tail(&join_within(stderr, Duration::from_secs(2)).unwrap_or_default()),
+        duration,
+    })
+}
+
+fn join_within<T: Send + 'static>(handle: std::thread::JoinHandle<T>, timeout: Duration) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    while !handle.is_finished() {
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    handle.join().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str, limits: Limits) -> ChildRun {
+        let args = vec!["-c".to_string(), script.to_string()];
+        run_child(Path::new("/bin/sh"), &args, Path::new("/tmp"), &[], limits).unwrap()
+    }
+
+    const LIMITS: Limits = Limits { time: Duration::from_secs(10), memory_bytes: None, processes: 4096 };
+
+    #[test]
+    fn results_need_the_nonce_and_stdout_is_not_a_result() {
+        let script = r#"read nonce; echo '{"nonce":"nope","check":"x","outcome":{"status":"completed","score":1,"message":""}}' >&3;
+            echo "{\"nonce\":\"$nonce\",\"check\":\"x\",\"outcome\":{\"status\":\"completed\",\"score\":0.5,\"message\":\"ok\"}}" >&3;
+            echo '{"nonce":"x","check":"x"}'; echo err >&2"#;
+        let run = sh(script, LIMITS);
+        assert_eq!(run.exit, Exit::Code(0));
+        assert_eq!(run.messages.len(), 1);
+        assert_eq!(run.messages[0].outcome.score, 0.5);
+        assert_eq!(run.forged, 1);
+        assert!(run.stdout.contains("nonce") && run.stderr.contains("err"));
+    }
+
+    #[test]
+    fn a_child_that_never_ends_is_killed_with_its_children() {
+        let limits = Limits { time: Duration::from_millis(300), ..LIMITS };
+        let run = sh("sleep 30 & sleep 30", limits);
+        assert_eq!(run.exit, Exit::TimedOut);
+        assert!(run.duration < Duration::from_secs(5), "{:?}", run.duration);
+        assert!(run.messages.is_empty());
+    }
+
+    #[test]
+    fn signals_and_exit_codes_are_reported() {
+        assert_eq!(sh("kill -SEGV $$", LIMITS).exit, Exit::Signal(libc::SIGSEGV));
+        assert_eq!(sh("exit 3", LIMITS).exit, Exit::Code(3));
+    }
+
+    #[test]
+    fn the_memory_ceiling_applies() {
+        let limits = Limits { memory_bytes: Some(64 << 20), ..LIMITS };
+        // A 200 MB allocation must fail under a 64 MB address-space limit.
+        let run = sh("python3 -c 'x = bytearray(200_000_000)' 2>&1 || echo failed-as-expected", limits);
+        assert!(run.stdout.contains("failed-as-expected") || run.stdout.contains("MemoryError"), "{}", run.stdout);
+    }
+
+    #[test]
+    fn huge_output_is_bounded() {
+        let run = sh("head -c 5000000 /dev/zero | tr '\\0' a", LIMITS);
+        assert!(run.stdout.len() < 3 * OUTPUT_TAIL && run.stdout.contains("bytes cut"));
+    }
+}

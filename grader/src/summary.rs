@@ -1,0 +1,80 @@
+//! The terminal summary of a report: one line per exercise with ✓/✗ and its score, and one line per
+//! check that did not pass with its message. Colours only on a terminal.
+
+use crate::report::{Report, Status};
+use std::fmt::Write;
+
+fn paint(text: &str, code: &str, color: bool) -> String {
+    if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+}
+
+fn mark(status: Status, color: bool) -> String {
+    match status {
+        Status::Passed => paint("✓", "32", color),
+        Status::NotImplemented => paint("·", "33", color),
+        _ => paint("✗", "31", color),
+    }
+}
+
+/// Renders the summary of `report`; `report_path` is where the JSON was written.
+pub fn render(report: &Report, report_path: &std::path::Path, color: bool) -> String {
+    let mut out = String::new();
+    let scope = if report.hidden_checks_included { "public and hidden checks" } else { "public checks" };
+    let _ = writeln!(
+        out,
+        "resnet-lab grader · {} profile · {scope} · {}",
+        report.metadata.profile, report.metadata.crate_path
+    );
+    if let Some(errors) = &report.build.errors {
+        let _ = writeln!(
+            out,
+            "\n{} the crate does not compile; every check scores 0. The compiler says:\n{errors}\n",
+            paint("✗", "31", color)
+        );
+    }
+    for exercise in &report.exercises {
+        let _ = writeln!(
+            out,
+            "{} {:<32} {:>5.1} / {:<5.1} {}",
+            mark(exercise.status, color),
+            exercise.title,
+            exercise.score,
+            exercise.max_score,
+            exercise.file
+        );
+        if exercise.status == Status::NotImplemented {
+            let _ = writeln!(out, "    not implemented yet: open {} and replace the todo!()", exercise.file);
+            continue;
+        }
+        for check in report.checks.iter().filter(|c| c.exercise == exercise.id) {
+            if check.status == Status::Passed {
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "    {} {} [{}, {:.1}/{:.1}]: {}",
+                mark(check.status, color),
+                check.id,
+                check.status.as_str(),
+                check.score,
+                check.max_score,
+                check.message
+            );
+            if let (Some(hint), false) = (&check.hint, check.status == Status::NotImplemented) {
+                let _ = writeln!(out, "        hint: {hint}");
+            }
+        }
+    }
+    let _ = writeln!(out, "\nScore: {:.1} / {:.1}", report.score, report.max_score);
+    let passed = report.checks.iter().filter(|c| c.status == Status::Passed).count();
+    let verdict = match (report.all_passed(), report.hidden_checks_included) {
+        (true, true) => "All checks passed.".to_string(),
+        (true, false) => {
+            format!("All {passed} public checks passed. Hidden checks were not run: your grade also depends on them.")
+        }
+        (false, _) => format!("{passed} of {} checks passed.", report.checks.len()),
+    };
+    let _ = writeln!(out, "{verdict}");
+    let _ = writeln!(out, "Report: {}", report_path.display());
+    out
+}
