@@ -278,10 +278,10 @@ pub fn build(workspace: &Workspace, crate_dir: &Path, release: bool) -> std::res
     manifest["dependencies"]["assignment"] = toml_edit::value(assignment);
     write_if_changed(&overlay.join("Cargo.toml"), manifest.to_string().as_bytes()).map_err(tool)?;
     let lock = overlay.join("Cargo.lock");
-    if !lock.exists() {
-        if let Ok(bytes) = std::fs::read(workspace.root.join("Cargo.lock")) {
-            write_if_changed(&lock, &bytes).map_err(tool)?;
-        }
+    if !lock.exists()
+        && let Ok(bytes) = std::fs::read(workspace.root.join("Cargo.lock"))
+    {
+        write_if_changed(&lock, &bytes).map_err(tool)?;
     }
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

@@ -37,15 +37,15 @@ fn check(value: &Value, schema: &Value, root: &Value, path: &str, problems: &mut
         }
         return;
     }
-    if let Some(expected) = schema.get("const") {
-        if value != expected {
-            problems.push(format!("{path}: must be {expected}"));
-        }
+    if let Some(expected) = schema.get("const")
+        && value != expected
+    {
+        problems.push(format!("{path}: must be {expected}"));
     }
-    if let Some(options) = schema.get("enum").and_then(Value::as_array) {
-        if !options.contains(value) {
-            problems.push(format!("{path}: {value} is not one of {}", Value::Array(options.clone())));
-        }
+    if let Some(options) = schema.get("enum").and_then(Value::as_array)
+        && !options.contains(value)
+    {
+        problems.push(format!("{path}: {value} is not one of {}", Value::Array(options.clone())));
     }
     match schema.get("type") {
         Some(Value::String(name)) if !type_matches(value, name) => {
@@ -56,10 +56,10 @@ fn check(value: &Value, schema: &Value, root: &Value, path: &str, problems: &mut
         }
         _ => {}
     }
-    if let (Some(minimum), Some(number)) = (schema.get("minimum").and_then(Value::as_f64), value.as_f64()) {
-        if number < minimum {
-            problems.push(format!("{path}: {number} is below {minimum}"));
-        }
+    if let (Some(minimum), Some(number)) = (schema.get("minimum").and_then(Value::as_f64), value.as_f64())
+        && number < minimum
+    {
+        problems.push(format!("{path}: {number} is below {minimum}"));
     }
     if let Some(object) = value.as_object() {
         let properties = schema.get("properties").and_then(Value::as_object);

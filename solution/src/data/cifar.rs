@@ -37,7 +37,7 @@ pub fn decode_records(bytes: &[u8], path: &Path) -> Result<Dataset, Error> {
     if bytes.is_empty() {
         return Err(bad("the file is empty; expected 3,073-byte CIFAR-10 records".into()));
     }
-    if bytes.len() % RECORD_BYTES != 0 {
+    if !bytes.len().is_multiple_of(RECORD_BYTES) {
         let whole = bytes.len() / RECORD_BYTES;
         return Err(bad(format!(
             "{} bytes is not a whole number of 3,073-byte records ({whole} full records and {} bytes over): the file is truncated or not a CIFAR-10 binary batch",

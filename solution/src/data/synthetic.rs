@@ -45,7 +45,7 @@ impl SplitMix64 {
 
 /// `n` labelled images drawn with `seed`.
 pub fn generate(n: i64, seed: u64) -> Dataset {
-    let mut rng = SplitMix64(seed ^ 0x5EED_0F_C1FA);
+    let mut rng = SplitMix64(seed ^ 0x005E_ED0F_C1FA);
     let n_usize = usize::try_from(n).expect("n >= 0");
     let mut pixels = vec![0u8; n_usize * 3 * 32 * 32];
     let mut labels = Vec::with_capacity(n_usize);

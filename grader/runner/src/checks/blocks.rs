@@ -398,7 +398,7 @@ fn functional(
             x.shallow_clone()
         };
         if identity.size() == h.size() {
-            h = h + identity;
+            h += identity;
         }
     }
     if variant.final_relu { h.relu() } else { h }
