@@ -14,7 +14,9 @@ use std::process::Command;
 use std::time::Instant;
 use toml_edit::{DocumentMut, Item, Table};
 
-/// The package name the graded crate is staged under.
+/// The package name the graded crate is staged under, followed by `-<key>`. Cargo hashes path
+/// packages by their path relative to the workspace root, which is the same for every staged crate
+/// (`graded/`), so only a distinct name keeps their artifacts apart in the shared target folder.
 pub const GRADED_PACKAGE: &str = "resnet-lab-graded";
 
 /// A successful build.
@@ -156,11 +158,22 @@ fn standalone_manifest(manifest: &Path, root: &DocumentMut, name: &str, workspac
         .ok_or_else(|| anyhow!("{} has no [package]", manifest.display()))?;
     inherit(package, workspace.and_then(|w| w.get("package")));
     package.insert("name", toml_edit::value(name));
-    if let Some(build) = package.get("build").and_then(Item::as_str).map(PathBuf::from) {
-        package.insert("build", toml_edit::value(base.join(build).display().to_string()));
+    if workspace_root {
+        if let Some(build) = package.get("build").and_then(Item::as_str).map(PathBuf::from) {
+            package.insert("build", toml_edit::value(base.join(build).display().to_string()));
+        }
+    } else {
+        // The graded crate is only a library of the runner: its build script (student code that
+        // would run at compile time) is never needed, and never run.
+        package.insert("build", toml_edit::value(false));
     }
-    for flag in ["autoexamples", "autotests", "autobenches"] {
+    for flag in ["autobins", "autoexamples", "autotests", "autobenches"] {
         package.insert(flag, toml_edit::value(false));
+    }
+    if !workspace_root {
+        for targets in ["bin", "example", "test", "bench"] {
+            doc.remove(targets);
+        }
     }
     if let Some(deps) = doc.get_mut("dependencies").and_then(Item::as_table_mut) {
         resolve_dependencies(deps, workspace.and_then(|w| w.get("dependencies")), &base);
@@ -257,7 +270,12 @@ pub fn build(workspace: &Workspace, crate_dir: &Path, release: bool) -> std::res
     let overlay = workspace.target_dir().join("grader/runners").join(&key);
     let root = workspace.root_manifest().map_err(tool)?;
     let staged = overlay.join("graded");
-    let graded = standalone_manifest(&crate_dir.join("Cargo.toml"), &root, GRADED_PACKAGE, false).map_err(tool)?;
+    let package = format!("{GRADED_PACKAGE}-{key}");
+    let mut graded = standalone_manifest(&crate_dir.join("Cargo.toml"), &root, &package, false).map_err(tool)?;
+    let mut lib = Table::new();
+    lib.insert("name", toml_edit::value(package.replace('-', "_")));
+    lib.insert("path", toml_edit::value("src/lib.rs"));
+    graded.insert("lib", Item::Table(lib));
     write_if_changed(&staged.join("Cargo.toml"), graded.to_string().as_bytes()).map_err(tool)?;
     mirror_dir(&crate_dir.join("src"), &staged.join("src")).map_err(tool)?;
 
@@ -273,7 +291,7 @@ pub fn build(workspace: &Workspace, crate_dir: &Path, release: bool) -> std::res
     bins.push(bin);
     manifest.insert("bin", Item::ArrayOfTables(bins));
     let mut assignment = toml_edit::InlineTable::new();
-    assignment.insert("package", GRADED_PACKAGE.into());
+    assignment.insert("package", package.as_str().into());
     assignment.insert("path", staged.display().to_string().into());
     manifest["dependencies"]["assignment"] = toml_edit::value(assignment);
     write_if_changed(&overlay.join("Cargo.toml"), manifest.to_string().as_bytes()).map_err(tool)?;

@@ -49,6 +49,9 @@ pub struct Args {
     /// Build the runner with optimizations.
     #[arg(long)]
     release: bool,
+    /// Cap every check's time limit at this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    max_check_seconds: Option<u64>,
     /// No per-check progress lines.
     #[arg(long, short)]
     quiet: bool,
@@ -67,6 +70,7 @@ pub fn run(args: Args) -> Result<i32> {
         runner: args.runner,
         release: args.release,
         progress: !args.quiet,
+        max_check_seconds: args.max_check_seconds,
     };
     let report = grade(&options)?;
     let path = args.out.join("report.json");

@@ -444,7 +444,8 @@ pub fn numerics_check(ctx: &Context, block: Block) -> Outcome {
     if failures.is_empty() {
         return Outcome::pass(format!("matches the reference {} in training and evaluation mode", block.name()));
     }
-    Outcome::partial(passed as f64 / total as f64, failures.join("; "))
+    // All or nothing: a block that is wrong for some inputs is wrong.
+    Outcome::fail(format!("{passed} of {total} comparisons match. {}", failures.join("; ")))
 }
 
 /// Hidden: with the residual branch silenced (last BatchNorm's weight and bias zero), the block

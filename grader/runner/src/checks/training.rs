@@ -48,6 +48,7 @@ pub fn runs(ctx: &Context) -> CheckResult {
     let config = ctx.student_train_config(ctx.profile.epochs);
     tch::manual_seed(ctx.request.seed as i64);
     let mut model = grader_model(&config.model, ctx.device);
+    let initial: Vec<tch::Tensor> = model.vs.trainable_variables().iter().map(|t| t.detach().copy()).collect();
     let started = std::time::Instant::now();
     let report = match assignment::train_resnet18(&mut model, &data, &config) {
         Ok(report) => report,
@@ -58,7 +59,13 @@ pub fn runs(ctx: &Context) -> CheckResult {
     let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
     std::fs::write(ctx.artifact(REPORT), text).map_err(|e| format!("cannot write the report: {e}"))?;
     let details = json!({"report": report, "seconds": seconds, "epochs": config.epochs});
+    let trained = model.vs.trainable_variables();
+    let unchanged = trained.len() == initial.len()
+        && trained.iter().zip(&initial).all(|(now, before)| now.to_device(before.device()).equal(before));
     let outcome = match validate_history(&report, config.epochs) {
+        _ if unchanged => {
+            Outcome::fail("the model's weights did not change: train_resnet18 must train the model it receives")
+        }
         Ok(()) => Outcome::pass(format!(
             "trained {} epochs in {seconds:.1} s; reported {:.1}% validation accuracy",
             config.epochs, report.accuracy
