@@ -3,7 +3,7 @@
 //! give the same eval-mode outputs within 1e-5. Needs the build venv's Python with torch and
 //! safetensors (`make setup` installs both); set RESNET_LAB_PYTHON to use another interpreter.
 
-use resnet_lab_solution::{resnet18, BasicBlock, BottleneckBlock, Downsample, Norm, ResNetConfig};
+use resnet_lab_solution::{BasicBlock, BottleneckBlock, Downsample, Norm, ResNetConfig, resnet18};
 use std::path::{Path, PathBuf};
 use tch::nn::{ModuleT, VarStore};
 use tch::{Device, Kind, Tensor};
@@ -62,7 +62,11 @@ fn outputs_match_the_notebooks_pytorch_model() {
         "{} does not exist: run `make setup` (it installs torch and safetensors into .venv) or set RESNET_LAB_PYTHON",
         python.display()
     );
-    let output = std::process::Command::new(&python).arg(root().join("tests/parity/notebook_resnet.py")).arg(dir.path()).output().unwrap();
+    let output = std::process::Command::new(&python)
+        .arg(root().join("tests/parity/notebook_resnet.py"))
+        .arg(dir.path())
+        .output()
+        .unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "PyTorch disagrees with the solution:\n{text}");
     assert_eq!(text.matches("max relative difference").count(), 3, "{text}");
