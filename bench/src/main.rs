@@ -25,11 +25,14 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     runs: u64,
     /// Epochs of the one-cycle schedule.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 8)]
     epochs: usize,
     /// Batch size.
     #[arg(long, default_value_t = 512)]
     batch_size: i64,
+    /// Peak learning rate.
+    #[arg(long, default_value_t = 0.4)]
+    lr: f64,
     /// Base width (64 = the notebook's ResNet-18).
     #[arg(long, default_value_t = 64)]
     width: i64,
@@ -74,6 +77,7 @@ fn main() -> Result<()> {
         let config = TrainConfig {
             epochs: args.epochs,
             batch_size: args.batch_size,
+            peak_learning_rate: args.lr,
             device,
             seed,
             model: ResNetConfig { base_width: args.width, ..Default::default() },

@@ -302,7 +302,12 @@ pub fn grade(options: &GradeOptions) -> Result<Report> {
     }
 
     let (runner, build) = match &options.runner {
-        Some(runner) => (Some(runner.clone()), BuildInfo { ok: true, duration_s: 0.0, errors: None }),
+        Some(runner) => {
+            // Children run in the scratch folder: a relative path would not resolve there.
+            let runner =
+                runner.canonicalize().with_context(|| format!("the runner {} does not exist", runner.display()))?;
+            (Some(runner), BuildInfo { ok: true, duration_s: 0.0, errors: None })
+        }
         None => {
             if options.progress {
                 eprintln!("building the checks against {} …", crate_dir.display());

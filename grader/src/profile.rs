@@ -51,7 +51,7 @@ impl ProfileName {
                 gpu: true,
                 data: DataSource::Cifar10 { validation: 5000 },
                 base_width: 64,
-                epochs: 5,
+                epochs: 8,
                 batch_size: 512,
                 peak_learning_rate: 0.4,
                 accuracy_threshold: 75.0,

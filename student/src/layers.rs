@@ -111,7 +111,7 @@ impl ModuleT for Norm2d {
     }
 }
 
-/// A fully connected layer with bias (PyTorch's default initialization).
+/// A fully connected layer with bias, initialized as PyTorch's `nn.Linear`.
 #[derive(Debug)]
 pub struct Linear {
     name: String,
@@ -121,7 +121,15 @@ pub struct Linear {
 impl Linear {
     /// A linear map from `in_features` to `out_features` on path `p`.
     pub fn new(p: &nn::Path, in_features: i64, out_features: i64) -> Self {
-        Self { name: full_name(p), inner: nn::linear(p, in_features, out_features, Default::default()) }
+        // PyTorch's default: weight and bias uniform in ±1/sqrt(in_features) (tch's default weight
+        // init is Kaiming-uniform with a ReLU gain, 2.4× wider, which destabilizes the first steps).
+        let bound = 1.0 / (in_features as f64).sqrt();
+        let config = nn::LinearConfig {
+            ws_init: nn::Init::Uniform { lo: -bound, up: bound },
+            bs_init: Some(nn::Init::Uniform { lo: -bound, up: bound }),
+            bias: true,
+        };
+        Self { name: full_name(p), inner: nn::linear(p, in_features, out_features, config) }
     }
 }
 
