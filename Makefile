@@ -1,11 +1,14 @@
 # resnet-lab — the Residual Networks assignment, graded automatically.
 #
-#   make            set up (libtorch via PyPI on first run), then grade the solution and the student crate
+#   make            set up (libtorch via PyPI on first run), then batch-grade the bundled sample submissions
 #   make test       every test of the workspace
 #   make check      grade student/ with the public checks (CRATE=solution, HIDDEN=1, PROFILE=full DATA=dir)
+#   make submit     write submission.zip (STUDENT_ID=jdoe, FORCE=1 to overwrite)
+#   make batch      grade a folder of submissions (SUBMISSIONS=dir OUT=dir, SHARD=K/N)
 #   make student    regenerate student/ from solution/ (never edit student/ by hand)
 #   make lint       rustfmt and clippy, as CI runs them
 #   make gpu-check  the full profile on a GPU with real CIFAR-10 (DATA=dir)
+#   make bench      training speed (GPU: DATA=dir), and the eager-PyTorch baseline when on a GPU
 
 CARGO   ?= cargo
 CRATE   ?= student
@@ -16,18 +19,25 @@ OUT     ?= target/grader/$(notdir $(abspath $(CRATE)))
 GRADER   = $(CARGO) run --quiet -p resnet-lab-grader --
 CHECK_FLAGS = --crate $(CRATE) --profile $(PROFILE) --out $(OUT) $(if $(DATA),--data $(DATA)) $(if $(HIDDEN),--hidden)
 
-.PHONY: all demo setup test check student lint gpu-check clean-grader
+SUBMISSIONS ?= target/demo/submissions
+BATCH_OUT   ?= target/demo/graded
+SHARD       ?=
+# The full profile when a GPU and CIFAR-10 (DATA=dir) are both here, else the CPU smoke profile.
+DEMO_PROFILE = $(if $(and $(DATA),$(shell command -v nvidia-smi 2>/dev/null)),full,smoke)
+
+.PHONY: all demo setup test check submit batch student lint gpu-check bench clean-grader
 
 all: demo
 
-## The main job on embedded defaults: the public checks on the reference solution (all pass) and on
-## the untouched student crate (every exercise "not implemented").
+## The instructor's main job on embedded defaults: batch-grade a bundled folder of sample
+## submissions (correct, untouched, half done, not compiling, corrupt, zip-slip, zip bomb, looping)
+## with all checks, and print the gradebook.
 demo: setup
-	@echo "== grading the reference solution (public + hidden checks, smoke profile, CPU) =="
-	@$(GRADER) check --crate solution --hidden --out target/grader/solution || true
+	@python3 scripts/sample-submissions.py $(SUBMISSIONS)
+	@echo "== batch-grading $(SUBMISSIONS) ($(DEMO_PROFILE) profile; every check; a looping check is cut at 60 s) =="
+	@$(GRADER) batch $(SUBMISSIONS) --out $(BATCH_OUT) --profile $(DEMO_PROFILE) $(if $(DATA),--data $(DATA)) --max-check-seconds 60
 	@echo
-	@echo "== grading the student crate as handed out (public checks) =="
-	@$(GRADER) check --crate student --out target/grader/student || true
+	@(column -s, -t < $(BATCH_OUT)/grades.csv 2>/dev/null || cat $(BATCH_OUT)/grades.csv) | cut -c1-160
 
 setup: .cargo/config.toml
 
@@ -40,6 +50,12 @@ test: setup
 check: setup
 	@$(GRADER) check $(CHECK_FLAGS)
 
+submit: setup
+	@$(GRADER) submit $(if $(STUDENT_ID),--student-id $(STUDENT_ID)) $(if $(FORCE),--force)
+
+batch: setup
+	@$(GRADER) batch $(SUBMISSIONS) --out $(BATCH_OUT) --profile $(PROFILE) $(if $(DATA),--data $(DATA)) $(if $(SHARD),--shard $(SHARD))
+
 student: setup
 	@$(GRADER) assign
 
@@ -50,6 +66,10 @@ lint: setup
 gpu-check: setup
 	@test -n "$(DATA)" || { echo "make gpu-check needs DATA=<folder with cifar-10-batches-bin>"; exit 2; }
 	@$(GRADER) check --crate $(CRATE) --profile full --data $(DATA) --hidden --release --out $(OUT)-full
+
+bench: setup
+	$(CARGO) run --release -p resnet-lab-bench -- $(if $(DATA),--data $(DATA),--width 8 --batch-size 128 --epochs 2 --runs 1)
+	@if [ -n "$(DATA)" ] && command -v nvidia-smi >/dev/null; then .venv/bin/python bench/pytorch_baseline.py $(DATA); fi
 
 clean-grader:
 	rm -rf target/grader

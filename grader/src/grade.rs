@@ -269,14 +269,46 @@ fn runner_info(session: &Session<'_>) -> Result<serde_json::Value> {
     }
 }
 
+/// A graded crate made ready to run: a runner binary, or the reason there is none.
+#[derive(Debug, Clone)]
+pub enum Prepared {
+    /// The runner, and the seconds its build took.
+    Runner(PathBuf, f64),
+    /// The crate does not compile: its first errors and the whole log.
+    DoesNotCompile {
+        /// The compiler's first errors.
+        first_errors: String,
+        /// The build log.
+        log: String,
+    },
+}
+
+/// Builds the runner for `options.crate_dir` (or takes `options.runner`). `Err`: could not grade.
+pub fn prepare(options: &GradeOptions) -> Result<Prepared> {
+    if let Some(runner) = &options.runner {
+        // Children run in the scratch folder: a relative path would not resolve there.
+        let runner =
+            runner.canonicalize().with_context(|| format!("the runner {} does not exist", runner.display()))?;
+        return Ok(Prepared::Runner(runner, 0.0));
+    }
+    if options.progress {
+        eprintln!("building the checks against {} …", options.crate_dir.display());
+    }
+    match runner_build::build(&Workspace::locate()?, &options.crate_dir, options.release) {
+        Ok(built) => Ok(Prepared::Runner(built.binary, built.seconds)),
+        Err(BuildFailure::Compile { first_errors, log }) => Ok(Prepared::DoesNotCompile { first_errors, log }),
+        Err(BuildFailure::Tool(problem)) => bail!(problem),
+    }
+}
+
 /// Grades `options.crate_dir`. `Err` means the crate could not be graded at all.
 pub fn grade(options: &GradeOptions) -> Result<Report> {
-    let started_at = now();
-    let started = Instant::now();
-    let crate_dir = options
-        .crate_dir
-        .canonicalize()
-        .with_context(|| format!("the crate {} does not exist", options.crate_dir.display()))?;
+    check_data(options)?;
+    let prepared = prepare(options)?;
+    grade_prepared(options, prepared)
+}
+
+fn check_data(options: &GradeOptions) -> Result<()> {
     if options.profile == ProfileName::Full {
         let data = options
             .data
@@ -290,6 +322,87 @@ pub fn grade(options: &GradeOptions) -> Result<Report> {
             );
         }
     }
+    Ok(())
+}
+
+/// A report in which every planned check scored 0 for one reason (a refused submission).
+pub fn refused_report(options: &GradeOptions, reason: &str) -> Result<Report> {
+    let checks = plan(options.hidden, &options.only)?;
+    let results: Vec<CheckResult> = checks
+        .iter()
+        .map(|c| {
+            result_for(
+                c,
+                Status::Error,
+                0.0,
+                format!("the submission was refused: {reason}"),
+                0.0,
+                serde_json::Value::Null,
+            )
+        })
+        .collect();
+    let now = now();
+    Ok(assemble(
+        options,
+        results,
+        BuildInfo { ok: false, duration_s: 0.0, errors: None },
+        "none (refused)".into(),
+        "unknown".into(),
+        "none".into(),
+        now.clone(),
+        0.0,
+        &now,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn assemble(
+    options: &GradeOptions,
+    mut results: Vec<CheckResult>,
+    build: BuildInfo,
+    device: String,
+    libtorch: String,
+    sources: String,
+    started_at: String,
+    duration: f64,
+    finished_at: &str,
+) -> Report {
+    results.sort_by_key(|r| catalog::CHECKS.iter().position(|c| c.id == r.id));
+    let score = round2(results.iter().map(|r| r.score).sum());
+    let max_score = results.iter().map(|r| r.max_score).sum();
+    Report {
+        schema_version: SCHEMA_VERSION,
+        score,
+        max_score,
+        hidden_checks_included: results.iter().any(|r| r.visibility == "hidden"),
+        exercises: Report::exercise_totals(&results),
+        checks: results,
+        build,
+        submission: None,
+        metadata: Metadata {
+            grader_version: env!("CARGO_PKG_VERSION").to_string(),
+            git_revision: env!("GRADER_GIT_REVISION").to_string(),
+            profile: options.profile.as_str().to_string(),
+            device,
+            libtorch,
+            seed: options.seed,
+            sources_sha256: sources,
+            crate_path: options.crate_dir.display().to_string(),
+            started_at,
+            finished_at: finished_at.to_string(),
+            duration_s: round2(duration),
+        },
+    }
+}
+
+/// Runs the checks with a prepared runner (see [`prepare`]) and assembles the report.
+pub fn grade_prepared(options: &GradeOptions, prepared: Prepared) -> Result<Report> {
+    let started_at = now();
+    let started = Instant::now();
+    let crate_dir = options
+        .crate_dir
+        .canonicalize()
+        .with_context(|| format!("the crate {} does not exist", options.crate_dir.display()))?;
     let checks = plan(options.hidden, &options.only)?;
     let scratch = options.out_dir.join("scratch");
     if scratch.exists() {
@@ -300,32 +413,16 @@ pub fn grade(options: &GradeOptions) -> Result<Report> {
     for sub in ["training", "ablation"] {
         std::fs::create_dir_all(scratch.join(sub))?;
     }
-
-    let (runner, build) = match &options.runner {
-        Some(runner) => {
-            // Children run in the scratch folder: a relative path would not resolve there.
-            let runner =
-                runner.canonicalize().with_context(|| format!("the runner {} does not exist", runner.display()))?;
-            (Some(runner), BuildInfo { ok: true, duration_s: 0.0, errors: None })
+    let (runner, build) = match prepared {
+        Prepared::Runner(runner, seconds) => {
+            (Some(runner), BuildInfo { ok: true, duration_s: round2(seconds), errors: None })
         }
-        None => {
-            if options.progress {
-                eprintln!("building the checks against {} …", crate_dir.display());
-            }
-            match runner_build::build(&Workspace::locate()?, &crate_dir, options.release) {
-                Ok(built) => {
-                    (Some(built.binary), BuildInfo { ok: true, duration_s: round2(built.seconds), errors: None })
-                }
-                Err(BuildFailure::Compile { first_errors, log }) => {
-                    std::fs::create_dir_all(&options.out_dir)?;
-                    std::fs::write(options.out_dir.join("build.log"), log)?;
-                    (None, BuildInfo { ok: false, duration_s: 0.0, errors: Some(first_errors) })
-                }
-                Err(BuildFailure::Tool(problem)) => bail!(problem),
-            }
+        Prepared::DoesNotCompile { first_errors, log } => {
+            std::fs::create_dir_all(&options.out_dir)?;
+            std::fs::write(options.out_dir.join("build.log"), log)?;
+            (None, BuildInfo { ok: false, duration_s: 0.0, errors: Some(first_errors) })
         }
     };
-
     let mut results: Vec<CheckResult> = Vec::new();
     let (mut device, mut libtorch) = ("none (the crate did not compile)".to_string(), "unknown".to_string());
     if let Some(runner) = runner {
@@ -392,31 +489,21 @@ pub fn grade(options: &GradeOptions) -> Result<Report> {
             ));
         }
     }
-    results.sort_by_key(|r| catalog::CHECKS.iter().position(|c| c.id == r.id));
-    let score = round2(results.iter().map(|r| r.score).sum());
-    let max_score = results.iter().map(|r| r.max_score).sum();
-    let report = Report {
-        schema_version: SCHEMA_VERSION,
-        score,
-        max_score,
-        hidden_checks_included: options.hidden || checks.iter().any(|c| c.visibility == catalog::Visibility::Hidden),
-        exercises: Report::exercise_totals(&results),
-        checks: results,
+    let report = assemble(
+        options,
+        results,
         build,
-        metadata: Metadata {
-            grader_version: env!("CARGO_PKG_VERSION").to_string(),
-            git_revision: env!("GRADER_GIT_REVISION").to_string(),
-            profile: options.profile.as_str().to_string(),
-            device,
-            libtorch,
-            seed: options.seed,
-            sources_sha256: sources_hash(&crate_dir),
-            crate_path: crate_dir.display().to_string(),
-            started_at,
-            finished_at: now(),
-            duration_s: round2(started.elapsed().as_secs_f64()),
-        },
-    };
+        device,
+        libtorch,
+        sources_hash(&crate_dir),
+        started_at,
+        started.elapsed().as_secs_f64(),
+        &now(),
+    );
+    if scratch.exists() {
+        // Trained weights are large; the report holds what matters.
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
     Ok(report)
 }
 

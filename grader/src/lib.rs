@@ -6,10 +6,13 @@
 //! per check (see [`sandbox`] and [`protocol`]).
 
 pub mod assign;
+pub mod batch;
 pub mod catalog;
 pub mod commands;
 pub mod data_dir;
 pub mod grade;
+pub mod gradebook;
+pub mod intake;
 pub mod profile;
 pub mod protocol;
 pub mod report;
@@ -17,3 +20,4 @@ pub mod runner_build;
 pub mod sandbox;
 pub mod schema;
 pub mod summary;
+pub mod transplant;

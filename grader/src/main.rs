@@ -13,6 +13,14 @@ struct Cli {
 enum Command {
     /// Grade an assignment crate in place (default: student/) and write report.json.
     Check(grader::commands::check::Args),
+    /// Grade one submission (zip or folder) as the batch does.
+    Grade(grader::commands::grade::Args),
+    /// Grade a folder of submissions into per-student reports and grades.csv.
+    Batch(grader::commands::batch::Args),
+    /// Merge the output folders of batch shards.
+    Merge(grader::commands::merge::Args),
+    /// Write submission.zip with your answer files and a manifest (students).
+    Submit(grader::commands::submit::Args),
     /// List the checks.
     List(grader::commands::list::Args),
     /// Write the student crate from the solution crate (instructors).
@@ -23,6 +31,10 @@ fn main() {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Check(args) => grader::commands::check::run(args),
+        Command::Grade(args) => grader::commands::grade::run(args),
+        Command::Batch(args) => grader::commands::batch::run(args),
+        Command::Merge(args) => grader::commands::merge::run(args),
+        Command::Submit(args) => grader::commands::submit::run(args),
         Command::List(args) => grader::commands::list::run(args),
         Command::Assign(args) => grader::commands::assign::run(args),
     };

@@ -94,6 +94,25 @@ pub struct BuildInfo {
     pub errors: Option<String>,
 }
 
+/// A submission's origin and what the grader took from it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubmissionInfo {
+    /// The student, from the submission's file name.
+    pub student: String,
+    /// The submission's file or folder name.
+    pub source: String,
+    /// sha256 of the submission (the zip's bytes, or its files).
+    pub sha256: String,
+    /// Answer files used: crate path and the path it came from.
+    pub used: Vec<(String, String)>,
+    /// Answer files the submission lacks.
+    pub missing: Vec<String>,
+    /// Files of the submission the grader ignored.
+    pub ignored: Vec<String>,
+    /// Why the submission was refused, if it was.
+    pub refused: Option<String>,
+}
+
 /// Facts about the run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Metadata {
@@ -138,6 +157,9 @@ pub struct Report {
     pub exercises: Vec<ExerciseTotal>,
     /// The build of the graded crate.
     pub build: BuildInfo,
+    /// Where the graded crate came from, when it was a submission (`grader grade`/`batch`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submission: Option<SubmissionInfo>,
     /// Facts about the run.
     pub metadata: Metadata,
 }

@@ -84,7 +84,10 @@ pub fn run(request: RunRequest) -> ! {
                 check(&context)
             }));
             match result {
-                Ok(Ok(outcomes)) => outcomes.into_iter().map(|(id, o)| (id.to_string(), o)).collect(),
+                Ok(Ok(checks::Outcomes::One(outcome))) => vec![(request.check.clone(), outcome)],
+                Ok(Ok(checks::Outcomes::Many(outcomes))) => {
+                    outcomes.into_iter().map(|(id, o)| (id.to_string(), o)).collect()
+                }
                 Ok(Err(problem)) => vec![(
                     request.check.clone(),
                     Outcome {

@@ -1,7 +1,7 @@
 //! `grader check`: grade an assignment crate in place and write its report.
 
-use crate::grade::{GradeOptions, grade};
-use crate::profile::ProfileName;
+use super::common::GradingArgs;
+use crate::grade::grade;
 use crate::report::write_json_atomic;
 use anyhow::Result;
 use std::io::IsTerminal;
@@ -22,12 +22,6 @@ pub struct Args {
     /// The assignment crate to grade.
     #[arg(long = "crate", default_value = "student")]
     crate_dir: PathBuf,
-    /// smoke: CPU, synthetic data, minutes. full: GPU, CIFAR-10 from --data, the notebook's 75%.
-    #[arg(long, value_enum, default_value_t = ProfileName::Smoke)]
-    profile: ProfileName,
-    /// The CIFAR-10 folder (cifar-10-batches-bin) for the full profile.
-    #[arg(long)]
-    data: Option<PathBuf>,
     /// Where report.json goes.
     #[arg(long, default_value = "target/grader")]
     out: PathBuf,
@@ -37,41 +31,13 @@ pub struct Args {
     /// Run the hidden checks too (instructors).
     #[arg(long)]
     hidden: bool,
-    /// Run only these checks (and the checks they need); repeatable.
-    #[arg(long = "only", value_name = "CHECK_ID")]
-    only: Vec<String>,
-    /// Seed for data, initialization and training.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Use this prebuilt grader-runner instead of building one.
-    #[arg(long)]
-    runner: Option<PathBuf>,
-    /// Build the runner with optimizations.
-    #[arg(long)]
-    release: bool,
-    /// Cap every check's time limit at this many seconds.
-    #[arg(long, value_name = "SECONDS")]
-    max_check_seconds: Option<u64>,
-    /// No per-check progress lines.
-    #[arg(long, short)]
-    quiet: bool,
+    #[command(flatten)]
+    grading: GradingArgs,
 }
 
 /// Runs the command: exit 0 when every check passed, 1 when some did not.
 pub fn run(args: Args) -> Result<i32> {
-    let options = GradeOptions {
-        crate_dir: args.crate_dir,
-        profile: args.profile,
-        data: args.data,
-        hidden: args.hidden,
-        only: args.only,
-        out_dir: args.out.clone(),
-        seed: args.seed,
-        runner: args.runner,
-        release: args.release,
-        progress: !args.quiet,
-        max_check_seconds: args.max_check_seconds,
-    };
+    let options = args.grading.options(args.crate_dir, args.out.clone(), args.hidden);
     let report = grade(&options)?;
     let path = args.out.join("report.json");
     write_json_atomic(&path, &report)?;

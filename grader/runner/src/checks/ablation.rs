@@ -5,7 +5,7 @@
 //! normalization, whether dropout is active) and keeps their weights. `ablation.measured` then
 //! measures each variant itself, in a process that runs no student code.
 
-use super::CheckResult;
+use super::{CheckResult, Outcomes};
 use crate::checks::training::{accuracy, load_reference, reported_accuracy, validate_history};
 use crate::context::{Context, grader_model};
 use crate::weights;
@@ -53,10 +53,10 @@ pub fn runs(ctx: &Context) -> CheckResult {
         Ok(a) => a,
         Err(e) => {
             let message = format!("run_ablation returned an error: {e}");
-            return Ok(vec![
+            return Ok(Outcomes::Many(vec![
                 ("ablation.runs", Outcome::fail(message.clone())),
                 ("ablation.variants", Outcome::fail(message)),
-            ]);
+            ]));
         }
     };
     let runs = [&ablation.with_batch_norm, &ablation.without_batch_norm, &ablation.with_dropout];
@@ -110,7 +110,7 @@ pub fn runs(ctx: &Context) -> CheckResult {
     } else {
         Outcome::partial(1.0 - variant_problems.len().min(3) as f64 / 3.0, variant_problems.join("; "))
     };
-    Ok(vec![("ablation.runs", runs_outcome), ("ablation.variants", variants_outcome)])
+    Ok(Outcomes::Many(vec![("ablation.runs", runs_outcome), ("ablation.variants", variants_outcome)]))
 }
 
 /// Hidden: each variant's reported accuracy is what the grader measures on the validation split.
@@ -146,5 +146,5 @@ pub fn measured(ctx: &Context) -> CheckResult {
             format!("{}: report each trained model's own validation accuracy", problems.join("; ")),
         )
     };
-    Ok(vec![("ablation.measured", outcome.with_details(serde_json::Value::Object(details)))])
+    Ok(outcome.with_details(serde_json::Value::Object(details)).into())
 }

@@ -6,7 +6,6 @@
 //! add, stride on the wrong convolution, no skip, BatchNorm in the wrong mode, …) and names the
 //! mistake whose output the student's block reproduces.
 
-use super::{CheckResult, single};
 use crate::context::Context;
 use grader::protocol::Outcome;
 use std::collections::HashMap;
@@ -543,63 +542,6 @@ pub fn shape_laws_check(ctx: &Context, block: Block) -> Outcome {
         )),
         Err(TestError::Abort(reason)) => Outcome::fail(format!("the property test stopped: {reason}")),
     }
-}
-
-/// Registry adapters.
-pub fn basic_shape(ctx: &Context) -> CheckResult {
-    single("basic_block.shape", shape_check(ctx, Block::Basic, 0))
-}
-/// See [`shape_check`].
-pub fn basic_shape_downsample(ctx: &Context) -> CheckResult {
-    single("basic_block.shape_downsample", shape_check(ctx, Block::Basic, 1))
-}
-/// See [`parameters_check`].
-pub fn basic_parameters(ctx: &Context) -> CheckResult {
-    single("basic_block.parameters", parameters_check(ctx, Block::Basic))
-}
-/// See [`numerics_check`].
-pub fn basic_numerics(ctx: &Context) -> CheckResult {
-    single("basic_block.numerics", numerics_check(ctx, Block::Basic))
-}
-/// See [`skip_check`].
-pub fn basic_skip(ctx: &Context) -> CheckResult {
-    single("basic_block.skip", skip_check(ctx, Block::Basic))
-}
-/// See [`gradients_check`].
-pub fn basic_gradients(ctx: &Context) -> CheckResult {
-    single("basic_block.gradients", gradients_check(ctx, Block::Basic))
-}
-/// See [`shape_laws_check`].
-pub fn basic_shape_laws(ctx: &Context) -> CheckResult {
-    single("basic_block.shape_laws", shape_laws_check(ctx, Block::Basic))
-}
-/// See [`shape_check`].
-pub fn bottleneck_shape(ctx: &Context) -> CheckResult {
-    single("bottleneck.shape", shape_check(ctx, Block::Bottleneck, 0))
-}
-/// See [`shape_check`].
-pub fn bottleneck_shape_stride(ctx: &Context) -> CheckResult {
-    single("bottleneck.shape_stride", shape_check(ctx, Block::Bottleneck, 1))
-}
-/// See [`parameters_check`].
-pub fn bottleneck_parameters(ctx: &Context) -> CheckResult {
-    single("bottleneck.parameters", parameters_check(ctx, Block::Bottleneck))
-}
-/// See [`numerics_check`].
-pub fn bottleneck_numerics(ctx: &Context) -> CheckResult {
-    single("bottleneck.numerics", numerics_check(ctx, Block::Bottleneck))
-}
-/// See [`skip_check`].
-pub fn bottleneck_skip(ctx: &Context) -> CheckResult {
-    single("bottleneck.skip", skip_check(ctx, Block::Bottleneck))
-}
-/// See [`gradients_check`].
-pub fn bottleneck_gradients(ctx: &Context) -> CheckResult {
-    single("bottleneck.gradients", gradients_check(ctx, Block::Bottleneck))
-}
-/// See [`shape_laws_check`].
-pub fn bottleneck_shape_laws(ctx: &Context) -> CheckResult {
-    single("bottleneck.shape_laws", shape_laws_check(ctx, Block::Bottleneck))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! depend on the student's blocks), and the grader measures it with the same hooks the student
 //! uses, before and independently of the student's function.
 
-use super::{CheckResult, single};
+use super::{CheckResult, Outcomes};
 use crate::context::Context;
 use assignment::hooks::{LayerKind, capture_layer_outputs};
 use grader::protocol::Outcome;
@@ -88,7 +88,7 @@ pub fn layers(ctx: &Context) -> CheckResult {
     } else {
         Outcome::pass(format!("{} layers, each with a finite variance", student.len()))
     };
-    single("he_init.layers", outcome.with_details(details(&expected, &student)))
+    Ok(Outcomes::from(outcome.with_details(details(&expected, &student))))
 }
 
 /// Hidden: exactly the grader's layers, with their names, in forward order.
@@ -119,7 +119,7 @@ pub fn order(ctx: &Context) -> CheckResult {
             Outcome::fail(format!("unexpected layers: expected {}; got {}", names(&expected), names(&student)))
         }
     };
-    single("he_init.order", outcome.with_details(details(&expected, &student)))
+    Ok(Outcomes::from(outcome.with_details(details(&expected, &student))))
 }
 
 fn agree(a: f64, b: f64) -> bool {
@@ -153,5 +153,5 @@ pub fn values(ctx: &Context) -> CheckResult {
             ),
         )
     };
-    single("he_init.values", outcome.with_details(details(&expected, &student)))
+    Ok(Outcomes::from(outcome.with_details(details(&expected, &student))))
 }

@@ -2,39 +2,52 @@
 
 mod ablation;
 mod blocks;
+
+use blocks::Block::{Basic, Bottleneck};
 mod he_init;
 mod training;
 
 use crate::context::Context;
 use grader::protocol::Outcome;
 
-/// What a check returns: outcomes by check id (usually its own only), or why it could not run.
-pub type CheckResult = Result<Vec<(&'static str, Outcome)>, String>;
+/// What a check's process reports: its own outcome, or outcomes by check id (a process that also
+/// reports for checks naming it in `reported_by`).
+#[derive(Debug)]
+pub enum Outcomes {
+    /// The outcome of the requested check.
+    One(Outcome),
+    /// Outcomes by check id.
+    Many(Vec<(&'static str, Outcome)>),
+}
+
+impl From<Outcome> for Outcomes {
+    fn from(outcome: Outcome) -> Self {
+        Self::One(outcome)
+    }
+}
+
+/// What a check returns, or why it could not run.
+pub type CheckResult = Result<Outcomes, String>;
 
 /// A check's implementation.
 pub type CheckFn = fn(&Context) -> CheckResult;
 
-/// One outcome for one check.
-pub fn single(id: &'static str, outcome: Outcome) -> CheckResult {
-    Ok(vec![(id, outcome)])
-}
-
 /// Every implemented check, by id.
 const IMPLEMENTATIONS: &[(&str, CheckFn)] = &[
-    ("basic_block.shape", blocks::basic_shape),
-    ("basic_block.shape_downsample", blocks::basic_shape_downsample),
-    ("basic_block.parameters", blocks::basic_parameters),
-    ("basic_block.numerics", blocks::basic_numerics),
-    ("basic_block.skip", blocks::basic_skip),
-    ("basic_block.gradients", blocks::basic_gradients),
-    ("basic_block.shape_laws", blocks::basic_shape_laws),
-    ("bottleneck.shape", blocks::bottleneck_shape),
-    ("bottleneck.shape_stride", blocks::bottleneck_shape_stride),
-    ("bottleneck.parameters", blocks::bottleneck_parameters),
-    ("bottleneck.numerics", blocks::bottleneck_numerics),
-    ("bottleneck.skip", blocks::bottleneck_skip),
-    ("bottleneck.gradients", blocks::bottleneck_gradients),
-    ("bottleneck.shape_laws", blocks::bottleneck_shape_laws),
+    ("basic_block.shape", |c| Ok(blocks::shape_check(c, Basic, 0).into())),
+    ("basic_block.shape_downsample", |c| Ok(blocks::shape_check(c, Basic, 1).into())),
+    ("basic_block.parameters", |c| Ok(blocks::parameters_check(c, Basic).into())),
+    ("basic_block.numerics", |c| Ok(blocks::numerics_check(c, Basic).into())),
+    ("basic_block.skip", |c| Ok(blocks::skip_check(c, Basic).into())),
+    ("basic_block.gradients", |c| Ok(blocks::gradients_check(c, Basic).into())),
+    ("basic_block.shape_laws", |c| Ok(blocks::shape_laws_check(c, Basic).into())),
+    ("bottleneck.shape", |c| Ok(blocks::shape_check(c, Bottleneck, 0).into())),
+    ("bottleneck.shape_stride", |c| Ok(blocks::shape_check(c, Bottleneck, 1).into())),
+    ("bottleneck.parameters", |c| Ok(blocks::parameters_check(c, Bottleneck).into())),
+    ("bottleneck.numerics", |c| Ok(blocks::numerics_check(c, Bottleneck).into())),
+    ("bottleneck.skip", |c| Ok(blocks::skip_check(c, Bottleneck).into())),
+    ("bottleneck.gradients", |c| Ok(blocks::gradients_check(c, Bottleneck).into())),
+    ("bottleneck.shape_laws", |c| Ok(blocks::shape_laws_check(c, Bottleneck).into())),
     ("he_init.layers", he_init::layers),
     ("he_init.order", he_init::order),
     ("he_init.values", he_init::values),

@@ -5,7 +5,7 @@
 //! scratch folder. The other two checks run in processes that never call student code: they load
 //! those weights into the reference ResNet-18 and measure test and validation accuracy themselves.
 
-use super::{CheckResult, single};
+use super::{CheckResult, Outcomes};
 use crate::context::{Context, grader_model};
 use crate::weights;
 use grader::protocol::Outcome;
@@ -52,7 +52,7 @@ pub fn runs(ctx: &Context) -> CheckResult {
     let started = std::time::Instant::now();
     let report = match assignment::train_resnet18(&mut model, &data, &config) {
         Ok(report) => report,
-        Err(e) => return single("training.runs", Outcome::fail(format!("train_resnet18 returned an error: {e}"))),
+        Err(e) => return Ok(Outcomes::from(Outcome::fail(format!("train_resnet18 returned an error: {e}")))),
     };
     let seconds = started.elapsed().as_secs_f64();
     weights::save(&model.vs, &ctx.artifact(WEIGHTS))?;
@@ -72,7 +72,7 @@ pub fn runs(ctx: &Context) -> CheckResult {
         )),
         Err(problem) => Outcome::fail(problem),
     };
-    single("training.runs", outcome.with_details(details))
+    Ok(Outcomes::from(outcome.with_details(details)))
 }
 
 /// Loads the trained weights into a reference ResNet-18 (configured by `config`) on the device.
@@ -107,7 +107,7 @@ pub fn test_accuracy(ctx: &Context) -> CheckResult {
     } else {
         Outcome::fail(format!("the grader measured {measured:.1}% test accuracy, below the {target}% target"))
     };
-    single("training.accuracy", outcome.with_details(details))
+    Ok(Outcomes::from(outcome.with_details(details)))
 }
 
 /// The `accuracy` field of a report written by a training check.
@@ -132,5 +132,5 @@ pub fn reported(ctx: &Context) -> CheckResult {
             "reported {claimed:.1}% but the grader measured {measured:.1}% on the validation split: report evaluate(..) of the final model"
         ))
     };
-    single("training.reported", outcome.with_details(details))
+    Ok(Outcomes::from(outcome.with_details(details)))
 }

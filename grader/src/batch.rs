@@ -1,0 +1,384 @@
+//! `grader batch`: grades a folder of submissions (zips or folders, named freely by the LMS).
+//!
+//! Each submission goes through intake ([`crate::intake`]), transplant ([`crate::transplant`]),
+//! a runner build and the checks. A builder thread compiles the next submission while the current
+//! one's checks run (two staging slots, used in turn, so a build never replaces a runner in use).
+//! Each student's report is written atomically as soon as it is done, and `grades.csv` and
+//! `check_stats.csv` are rewritten after every student, so a batch killed at any moment loses at
+//! most the submission in flight; re-running skips every submission already graded with the same
+//! submission bytes, grader version and settings (`--regrade` forces).
+
+use crate::grade::{self, GradeOptions, Prepared};
+use crate::gradebook;
+use crate::intake::{self, IntakeLimits};
+use crate::report::{Report, SubmissionInfo, write_json_atomic};
+use crate::transplant;
+use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// One submission found in the submissions folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submission {
+    /// The student id used for its output folder (from the file name).
+    pub student: String,
+    /// The zip or folder.
+    pub path: PathBuf,
+}
+
+/// A deterministic part of a batch: submission `i` (in name order) belongs to shard
+/// `i % count + 1`. Slurm array task K of N runs `--shard K/N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 1-based index.
+    pub index: usize,
+    /// Number of shards.
+    pub count: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (k, n) = s.split_once('/').ok_or_else(|| format!("--shard takes K/N (like 2/8), not {s:?}"))?;
+        let (index, count): (usize, usize) = (
+            k.trim().parse().map_err(|_| format!("bad shard index {k:?}"))?,
+            n.trim().parse().map_err(|_| format!("bad shard count {n:?}"))?,
+        );
+        if count == 0 || index == 0 || index > count {
+            return Err(format!("--shard {s}: K must be between 1 and N"));
+        }
+        Ok(Self { index, count })
+    }
+}
+
+/// A file-name-safe student id from a submission's name.
+pub fn student_id(name: &str) -> String {
+    let stem = name.strip_suffix(".zip").unwrap_or(name);
+    let id: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+        .collect();
+    let id = id.trim_matches('.').to_string();
+    if id.is_empty() { "submission".to_string() } else { id }
+}
+
+/// The submissions in `dir`, in name order: `*.zip` files and folders (hidden entries skipped).
+pub fn list(dir: &Path) -> Result<Vec<Submission>> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot list the submissions folder {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            !name.starts_with('.') && (p.is_dir() || name.to_ascii_lowercase().ends_with(".zip") || !name.contains('.'))
+        })
+        .collect();
+    entries.sort();
+    let mut seen = std::collections::HashSet::new();
+    let mut submissions = Vec::new();
+    for path in entries {
+        let base = student_id(&path.file_name().expect("named").to_string_lossy());
+        let mut student = base.clone();
+        let mut n = 2;
+        while !seen.insert(student.clone()) {
+            student = format!("{base}-{n}");
+            n += 1;
+        }
+        submissions.push(Submission { student, path });
+    }
+    Ok(submissions)
+}
+
+/// The submissions of one shard.
+pub fn select(submissions: Vec<Submission>, shard: Option<Shard>) -> Vec<Submission> {
+    match shard {
+        None => submissions,
+        Some(s) => {
+            submissions.into_iter().enumerate().filter(|(i, _)| i % s.count == s.index - 1).map(|(_, x)| x).collect()
+        }
+    }
+}
+
+/// sha256 of a submission: the zip's bytes, or a folder's files (path and content, in order).
+pub fn fingerprint(path: &Path) -> String {
+    let mut hasher = Sha256::new();
+    if path.is_dir() {
+        if let Ok(files) = intake::read_dir(path, &IntakeLimits::default()) {
+            for (name, bytes) in files {
+                hasher.update(name.as_bytes());
+                hasher.update([0]);
+                hasher.update(&bytes);
+                hasher.update([0]);
+            }
+        }
+    } else if let Ok(bytes) = std::fs::read(path) {
+        hasher.update(&bytes);
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// What must match for an earlier result to be reused.
+fn grading_key(sha: &str, options: &GradeOptions) -> String {
+    format!(
+        "{sha} grader={} rev={} profile={} hidden={} only={:?} seed={} cap={:?}",
+        env!("CARGO_PKG_VERSION"),
+        env!("GRADER_GIT_REVISION"),
+        options.profile.as_str(),
+        options.hidden,
+        options.only,
+        options.seed,
+        options.max_check_seconds
+    )
+}
+
+const KEY_FILE: &str = "grading-key.txt";
+
+/// A submission staged for grading: what the grader took from it, and the crate (unless refused).
+#[derive(Debug)]
+pub struct Staged {
+    /// Provenance for the report.
+    pub info: SubmissionInfo,
+    /// The crate to build, unless refused.
+    pub crate_dir: Option<PathBuf>,
+}
+
+/// Intake and transplant of one submission into `slot` (a staging folder of this batch).
+pub fn stage(submission: &Submission, pristine: &Path, slot: &Path) -> Result<Staged> {
+    let sha256 = fingerprint(&submission.path);
+    let mut info = SubmissionInfo {
+        student: submission.student.clone(),
+        source: submission.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        sha256,
+        used: Vec::new(),
+        missing: Vec::new(),
+        ignored: Vec::new(),
+        refused: None,
+    };
+    let files = match intake::read_submission(&submission.path, &IntakeLimits::default()) {
+        Ok(files) => files,
+        Err(reason) => {
+            info.refused = Some(reason);
+            return Ok(Staged { info, crate_dir: None });
+        }
+    };
+    let crate_dir = slot.join("crate");
+    match transplant::transplant(&files, pristine, &crate_dir)? {
+        Ok(t) => {
+            info.used = t.used;
+            info.missing = t.missing;
+            info.ignored = t.ignored;
+            if info.used.is_empty() {
+                info.refused =
+                    Some("the submission holds none of the answer files (src/basic_block.rs, …)".to_string());
+                return Ok(Staged { info, crate_dir: None });
+            }
+            Ok(Staged { info, crate_dir: Some(crate_dir) })
+        }
+        Err(reason) => {
+            info.refused = Some(reason);
+            Ok(Staged { info, crate_dir: None })
+        }
+    }
+}
+
+/// Grades a staged submission with a prepared runner (or its failure) and writes its folder.
+fn finish(
+    staged: Staged,
+    prepared: Option<Result<Prepared>>,
+    base: &GradeOptions,
+    student_out: &Path,
+) -> Result<Report> {
+    let options = GradeOptions {
+        crate_dir: staged.crate_dir.clone().unwrap_or_default(),
+        out_dir: student_out.to_path_buf(),
+        ..base.clone()
+    };
+    let _ = std::fs::remove_file(student_out.join("build.log"));
+    let mut info = staged.info;
+    let mut report = match (staged.crate_dir, prepared) {
+        (Some(_), Some(Ok(prepared))) => grade::grade_prepared(&options, prepared)?,
+        (Some(_), Some(Err(e))) => {
+            let reason = format!("could not be graded: {e:#}");
+            info.refused = Some(reason.clone());
+            grade::refused_report(&options, &reason)?
+        }
+        _ => grade::refused_report(&options, info.refused.as_deref().unwrap_or("refused"))?,
+    };
+    report.submission = Some(info);
+    write_json_atomic(&student_out.join("report.json"), &report)?;
+    write_json_atomic(&student_out.join("results.json"), &report.to_gradescope())?;
+    Ok(report)
+}
+
+/// Grades one submission (`grader grade`): staged under `out/.staging`, report in `out`.
+pub fn grade_one(path: &Path, base: &GradeOptions) -> Result<Report> {
+    let workspace = crate::runner_build::Workspace::locate()?;
+    let submission = Submission {
+        student: student_id(&path.file_name().context("a submission path")?.to_string_lossy()),
+        path: path.to_path_buf(),
+    };
+    let staged = stage(&submission, &workspace.root.join("student"), &base.out_dir.join(".staging"))?;
+    let prepared =
+        staged.crate_dir.as_ref().map(|dir| grade::prepare(&GradeOptions { crate_dir: dir.clone(), ..base.clone() }));
+    finish(staged, prepared, base, &base.out_dir)
+}
+
+/// What a batch did.
+#[derive(Debug)]
+pub struct BatchOutcome {
+    /// Submissions graded in this run.
+    pub graded: usize,
+    /// Submissions skipped because an earlier run graded them.
+    pub reused: usize,
+}
+
+/// Batch settings.
+#[derive(Debug, Clone)]
+pub struct BatchOptions {
+    /// The submissions folder.
+    pub submissions: PathBuf,
+    /// The output folder.
+    pub out: PathBuf,
+    /// Only this shard.
+    pub shard: Option<Shard>,
+    /// Regrade even what is already graded.
+    pub regrade: bool,
+    /// Everything else, as for one crate (crate_dir and out_dir are set per student).
+    pub grading: GradeOptions,
+}
+
+/// Runs a batch.
+pub fn run(options: &BatchOptions) -> Result<BatchOutcome> {
+    let workspace = crate::runner_build::Workspace::locate()?;
+    let pristine = workspace.root.join("student");
+    if !options.submissions.is_dir() {
+        bail!("{} is not a folder of submissions", options.submissions.display());
+    }
+    std::fs::create_dir_all(&options.out)?;
+    let selected = select(list(&options.submissions)?, options.shard);
+    let mut pending = Vec::new();
+    let mut reused = 0;
+    for submission in selected {
+        let key = grading_key(&fingerprint(&submission.path), &options.grading);
+        let folder = options.out.join(&submission.student);
+        let done = std::fs::read_to_string(folder.join(KEY_FILE)).ok().as_deref() == Some(key.as_str())
+            && folder.join("report.json").is_file();
+        if done && !options.regrade {
+            reused += 1;
+        } else {
+            pending.push((submission, key));
+        }
+    }
+    let bar = if options.grading.progress {
+        indicatif::ProgressBar::new(pending.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} submissions, eta {eta} {msg}")
+            .expect("valid template"),
+    );
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<(usize, Staged, Option<Result<Prepared>>)>(0);
+    let builder = {
+        let (jobs, base, out) = (pending.clone(), options.grading.clone(), options.out.clone());
+        std::thread::spawn(move || -> Result<()> {
+            for (index, (submission, _)) in jobs.iter().enumerate() {
+                let slot = out.join(".staging").join(format!("slot{}", index % 2));
+                let staged = stage(submission, &pristine, &slot)?;
+                let prepared = staged.crate_dir.as_ref().map(|dir| {
+                    grade::prepare(&GradeOptions { crate_dir: dir.clone(), progress: false, ..base.clone() })
+                });
+                if sender.send((index, staged, prepared)).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        })
+    };
+    let mut graded = 0;
+    for (index, staged, prepared) in receiver {
+        let (submission, key) = &pending[index];
+        bar.set_message(submission.student.clone());
+        let folder = options.out.join(&submission.student);
+        std::fs::create_dir_all(&folder)?;
+        let _ = std::fs::remove_file(folder.join(KEY_FILE));
+        let grading = GradeOptions { progress: false, ..options.grading.clone() };
+        finish(staged, prepared, &grading, &folder)?;
+        gradebook::write_atomic(&folder.join(KEY_FILE), key)?;
+        gradebook::write(&options.out)?;
+        graded += 1;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    builder.join().map_err(|_| anyhow::anyhow!("the build thread panicked"))??;
+    gradebook::write(&options.out)?;
+    let _ = std::fs::remove_dir_all(options.out.join(".staging"));
+    Ok(BatchOutcome { graded, reused })
+}
+
+/// Copies every student folder of `inputs` into `out` and writes the gradebook there.
+pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<usize> {
+    std::fs::create_dir_all(out)?;
+    let mut seen: std::collections::HashMap<String, PathBuf> = std::collections::HashMap::new();
+    for input in inputs {
+        for (student, _) in gradebook::load_reports(input)? {
+            if let Some(first) = seen.get(&student) {
+                bail!(
+                    "{student} is graded in both {} and {}: shards must not overlap",
+                    first.display(),
+                    input.display()
+                );
+            }
+            seen.insert(student.clone(), input.clone());
+            let (from, to) = (input.join(&student), out.join(&student));
+            std::fs::create_dir_all(&to)?;
+            for entry in std::fs::read_dir(&from)? {
+                let path = entry?.path();
+                if path.is_file() {
+                    std::fs::copy(&path, to.join(path.file_name().expect("named")))?;
+                }
+            }
+        }
+    }
+    gradebook::write(out)?;
+    Ok(seen.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_the_submissions() {
+        let all: Vec<Submission> = (0..10)
+            .map(|i| Submission { student: format!("s{i}"), path: PathBuf::from(format!("s{i}.zip")) })
+            .collect();
+        let mut union: Vec<String> =
+            (1..=3).flat_map(|k| select(all.clone(), Some(Shard { index: k, count: 3 }))).map(|s| s.student).collect();
+        union.sort();
+        let mut expected: Vec<String> = all.iter().map(|s| s.student.clone()).collect();
+        expected.sort();
+        assert_eq!(union, expected);
+        assert_eq!(select(all.clone(), Some(Shard { index: 2, count: 3 })).len(), 3);
+    }
+
+    #[test]
+    fn shard_syntax_is_checked() {
+        assert_eq!("2/8".parse::<Shard>().unwrap(), Shard { index: 2, count: 8 });
+        for bad in ["0/3", "4/3", "1-3", "a/b", "1/0"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn student_ids_are_safe_and_unique() {
+        assert_eq!(student_id("Doe, Jane_12345_hw3.zip"), "Doe__Jane_12345_hw3");
+        assert_eq!(student_id("../../x.zip"), "_.._x");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a b.zip"), b"").unwrap();
+        std::fs::write(dir.path().join("a_b.zip"), b"").unwrap();
+        std::fs::create_dir(dir.path().join(".hidden")).unwrap();
+        let ids: Vec<String> = list(dir.path()).unwrap().into_iter().map(|s| s.student).collect();
+        assert_eq!(ids, ["a_b", "a_b-2"]);
+    }
+}

@@ -1,0 +1,45 @@
+//! `grader batch`: grade a folder of submissions into per-student reports and a gradebook.
+
+use super::common::GradingArgs;
+use crate::batch::{BatchOptions, Shard, run as run_batch};
+use anyhow::Result;
+use std::path::PathBuf;
+
+/// Arguments of `grader batch`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The folder of submissions (zips or folders, one per student).
+    submissions: PathBuf,
+    /// Where per-student folders, grades.csv and check_stats.csv go.
+    #[arg(long)]
+    out: PathBuf,
+    /// Grade only shard K of N (K/N, 1-based), e.g. for a Slurm array.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<Shard>,
+    /// Regrade submissions already graded with the same settings.
+    #[arg(long)]
+    regrade: bool,
+    /// Public checks only.
+    #[arg(long)]
+    public_only: bool,
+    #[command(flatten)]
+    grading: GradingArgs,
+}
+
+/// Runs the command: exit 0 when the batch completed (whatever the scores).
+pub fn run(args: Args) -> Result<i32> {
+    let grading = args.grading.options(PathBuf::new(), args.out.clone(), !args.public_only);
+    let options = BatchOptions {
+        submissions: args.submissions,
+        out: args.out.clone(),
+        shard: args.shard,
+        regrade: args.regrade,
+        grading,
+    };
+    let outcome = run_batch(&options)?;
+    let reports = crate::gradebook::load_reports(&args.out)?;
+    println!("graded {} submission(s) now, {} already graded earlier", outcome.graded, outcome.reused);
+    println!("{}", crate::gradebook::summary(&reports));
+    println!("gradebook: {}", args.out.join("grades.csv").display());
+    Ok(0)
+}

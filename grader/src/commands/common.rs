@@ -1,0 +1,53 @@
+//! Flags shared by the commands that grade (`check`, `grade`, `batch`), defined once.
+
+use crate::grade::GradeOptions;
+use crate::profile::ProfileName;
+use std::path::PathBuf;
+
+/// How to grade.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GradingArgs {
+    /// smoke: CPU, synthetic data, minutes. full: GPU, CIFAR-10 from --data, the notebook's 75%.
+    #[arg(long, value_enum, default_value_t = ProfileName::Smoke)]
+    pub profile: ProfileName,
+    /// The CIFAR-10 folder (cifar-10-batches-bin) for the full profile.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Run only these checks (and the checks they need); repeatable.
+    #[arg(long = "only", value_name = "CHECK_ID")]
+    pub only: Vec<String>,
+    /// Seed for data, initialization and training.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Cap every check's time limit at this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub max_check_seconds: Option<u64>,
+    /// Use this prebuilt grader-runner instead of building one (one crate only).
+    #[arg(long)]
+    pub runner: Option<PathBuf>,
+    /// Build the runner with optimizations.
+    #[arg(long)]
+    pub release: bool,
+    /// No progress output.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl GradingArgs {
+    /// Options for grading `crate_dir` into `out_dir`.
+    pub fn options(&self, crate_dir: PathBuf, out_dir: PathBuf, hidden: bool) -> GradeOptions {
+        GradeOptions {
+            crate_dir,
+            profile: self.profile,
+            data: self.data.clone(),
+            hidden,
+            only: self.only.clone(),
+            out_dir,
+            seed: self.seed,
+            runner: self.runner.clone(),
+            release: self.release,
+            progress: !self.quiet,
+            max_check_seconds: self.max_check_seconds,
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! `grader grade`: grade one submission (zip or folder) as the batch does, isolated.
+
+use super::common::GradingArgs;
+use anyhow::Result;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// Arguments of `grader grade`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The submission: a .zip or a folder.
+    submission: PathBuf,
+    /// Where report.json, results.json (Gradescope) and build.log go.
+    #[arg(long)]
+    out: PathBuf,
+    /// Public checks only (the batch runs hidden checks too).
+    #[arg(long)]
+    public_only: bool,
+    #[command(flatten)]
+    grading: GradingArgs,
+}
+
+/// Runs the command: exit 0 when every check passed, 1 otherwise.
+pub fn run(args: Args) -> Result<i32> {
+    let options = args.grading.options(PathBuf::new(), args.out.clone(), !args.public_only);
+    let report = crate::batch::grade_one(&args.submission, &options)?;
+    print!("{}", crate::summary::render(&report, &args.out.join("report.json"), std::io::stdout().is_terminal()));
+    Ok(if report.all_passed() { 0 } else { 1 })
+}

@@ -1,0 +1,23 @@
+//! `grader merge`: combine the output folders of batch shards into one gradebook.
+
+use anyhow::Result;
+use std::path::PathBuf;
+
+/// Arguments of `grader merge`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The shards' output folders.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// The merged output folder.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> Result<i32> {
+    let students = crate::batch::merge(&args.inputs, &args.out)?;
+    println!("merged {students} students into {}", args.out.join("grades.csv").display());
+    println!("{}", crate::gradebook::summary(&crate::gradebook::load_reports(&args.out)?));
+    Ok(0)
+}

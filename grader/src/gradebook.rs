@@ -1,0 +1,198 @@
+//! The batch outputs computed from the per-student reports in a folder: `grades.csv` (one row per
+//! student, a points-possible row first, as otter writes it), `check_stats.csv` (per check: pass
+//! rate, mean score, most common failure), and the one-screen summary. Everything here reads
+//! reports only, so `grader batch` and `grader merge` share it.
+
+use crate::catalog::{CHECKS, Exercise};
+use crate::report::{Report, Status};
+use anyhow::{Context, Result};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Every `<student>/report.json` below `out` (hidden folders skipped), by student.
+pub fn load_reports(out: &Path) -> Result<BTreeMap<String, Report>> {
+    let mut reports = BTreeMap::new();
+    if !out.is_dir() {
+        return Ok(reports);
+    }
+    for entry in std::fs::read_dir(out).with_context(|| format!("cannot list {}", out.display()))? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+        let report_path = path.join("report.json");
+        if name.starts_with('.') || !report_path.is_file() {
+            continue;
+        }
+        let text = std::fs::read_to_string(&report_path)?;
+        let report: Report = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a grading report", report_path.display()))?;
+        reports.insert(name, report);
+    }
+    Ok(reports)
+}
+
+/// How a submission's grading ended, for the gradebook.
+pub fn status(report: &Report) -> &'static str {
+    match (&report.submission, report.build.ok) {
+        (Some(s), _) if s.refused.is_some() => "refused",
+        (_, false) => "does_not_compile",
+        _ if report.checks.iter().any(|c| c.status == Status::Timeout) => "graded_with_timeouts",
+        _ => "graded",
+    }
+}
+
+/// One short sentence on why points were lost.
+pub fn reason(report: &Report) -> String {
+    let text = if let Some(refused) = report.submission.as_ref().and_then(|s| s.refused.clone()) {
+        refused
+    } else if let Some(errors) = &report.build.errors {
+        errors.lines().next().unwrap_or("").to_string()
+    } else if let Some(c) = report.checks.iter().find(|c| c.status != Status::Passed) {
+        format!("{}: {}", c.id, c.message)
+    } else {
+        String::new()
+    };
+    let mut short: String = text.chars().take(160).collect();
+    if text.chars().count() > 160 {
+        short.push('…');
+    }
+    short
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
+}
+
+fn csv_line(fields: &[String]) -> String {
+    fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",") + "\n"
+}
+
+fn points(x: f64) -> String {
+    format!("{}", (x * 100.0).round() / 100.0)
+}
+
+/// `grades.csv`: header, points possible, then one row per student.
+pub fn grades_csv(reports: &BTreeMap<String, Report>) -> String {
+    let mut header = vec!["student".to_string()];
+    header.extend(Exercise::ALL.iter().map(|e| e.id().to_string()));
+    header.extend(["total", "max", "status", "reason"].map(String::from));
+    let mut out = csv_line(&header);
+    let mut possible = vec!["POINTS POSSIBLE".to_string()];
+    possible.extend(Exercise::ALL.iter().map(|e| points(e.points())));
+    let total: f64 = Exercise::ALL.iter().map(|e| e.points()).sum();
+    possible.extend([points(total), points(total), String::new(), String::new()]);
+    out.push_str(&csv_line(&possible));
+    for (student, report) in reports {
+        let mut row = vec![student.clone()];
+        for exercise in Exercise::ALL {
+            let score = report.exercises.iter().find(|e| e.id == exercise.id()).map_or(0.0, |e| e.score);
+            row.push(points(score));
+        }
+        row.extend([points(report.score), points(report.max_score), status(report).to_string(), reason(report)]);
+        out.push_str(&csv_line(&row));
+    }
+    out
+}
+
+/// `check_stats.csv`: per check, over the reports that ran it.
+pub fn check_stats_csv(reports: &BTreeMap<String, Report>) -> String {
+    let mut out = csv_line(
+        &[
+            "check",
+            "exercise",
+            "max_score",
+            "submissions",
+            "pass_rate",
+            "mean_score",
+            "most_common_failure",
+            "failure_count",
+        ]
+        .map(String::from),
+    );
+    for check in CHECKS {
+        let results: Vec<_> = reports.values().filter_map(|r| r.checks.iter().find(|c| c.id == check.id)).collect();
+        if results.is_empty() {
+            continue;
+        }
+        let n = results.len() as f64;
+        let passed = results.iter().filter(|c| c.status == Status::Passed).count() as f64;
+        let mean = results.iter().map(|c| c.score).sum::<f64>() / n;
+        let mut failures: BTreeMap<&str, usize> = BTreeMap::new();
+        for c in results.iter().filter(|c| c.status != Status::Passed) {
+            *failures.entry(c.message.as_str()).or_default() += 1;
+        }
+        let (message, count) = failures.into_iter().max_by_key(|(m, n)| (*n, std::cmp::Reverse(*m))).unwrap_or(("", 0));
+        out.push_str(&csv_line(&[
+            check.id.to_string(),
+            check.exercise.id().to_string(),
+            points(check.points),
+            results.len().to_string(),
+            format!("{:.3}", passed / n),
+            format!("{:.2}", mean),
+            message.to_string(),
+            count.to_string(),
+        ]));
+    }
+    out
+}
+
+/// Writes `text` to `path` atomically.
+pub fn write_atomic(path: &Path, text: &str) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut file, text.as_bytes())?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Rewrites `grades.csv` and `check_stats.csv` in `out` from the reports there; returns them.
+pub fn write(out: &Path) -> Result<BTreeMap<String, Report>> {
+    let reports = load_reports(out)?;
+    write_atomic(&out.join("grades.csv"), &grades_csv(&reports))?;
+    write_atomic(&out.join("check_stats.csv"), &check_stats_csv(&reports))?;
+    Ok(reports)
+}
+
+/// The one-screen summary of a batch.
+pub fn summary(reports: &BTreeMap<String, Report>) -> String {
+    let count = |s: &str| reports.values().filter(|r| status(r) == s).count();
+    let mut totals: Vec<f64> = reports.values().map(|r| r.score).collect();
+    totals.sort_by(f64::total_cmp);
+    let mean = if totals.is_empty() { 0.0 } else { totals.iter().sum::<f64>() / totals.len() as f64 };
+    let median = match totals.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => totals[n / 2],
+        n => (totals[n / 2 - 1] + totals[n / 2]) / 2.0,
+    };
+    let max = reports.values().map(|r| r.max_score).fold(0.0, f64::max);
+    format!(
+        "{} submissions: {} graded, {} with timeouts, {} do not compile, {} refused. Total: mean {:.1}, median {:.1} of {}.",
+        reports.len(),
+        count("graded"),
+        count("graded_with_timeouts"),
+        count("does_not_compile"),
+        count("refused"),
+        mean,
+        median,
+        max
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_when_needed() {
+        assert_eq!(csv_line(&["a".into(), "b,c".into(), "say \"hi\"".into()]), "a,\"b,c\",\"say \"\"hi\"\"\"\n");
+    }
+
+    #[test]
+    fn an_empty_folder_has_just_the_header_and_points_possible() {
+        let csv = grades_csv(&BTreeMap::new());
+        assert_eq!(
+            csv,
+            "student,basic_block,bottleneck,he_init,training,ablation,total,max,status,reason\nPOINTS POSSIBLE,15,15,10,15,10,65,65,,\n"
+        );
+    }
+}

@@ -1,0 +1,202 @@
+//! End-to-end tests of `grader batch` and `grader merge` over the sample submissions written by
+//! `scripts/sample-submissions.py` (correct, untouched, half-done, not compiling, corrupt,
+//! zip-slip, zip bomb, looping). A subset of checks keeps them quick; every kind of outcome shows.
+
+use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const CHECKS: [&str; 3] = ["basic_block.shape", "bottleneck.shape", "he_init.layers"];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn samples(dir: &Path, keep: &[&str]) {
+    let status = Command::new("python3").arg(root().join("scripts/sample-submissions.py")).arg(dir).status().unwrap();
+    assert!(status.success());
+    if !keep.is_empty() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if !keep.iter().any(|k| name.starts_with(k)) {
+                if path.is_dir() { std::fs::remove_dir_all(path).unwrap() } else { std::fs::remove_file(path).unwrap() }
+            }
+        }
+    }
+}
+
+fn batch(submissions: &Path, out: &Path, extra: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_grader"));
+    command.current_dir(root()).arg("batch").arg(submissions).arg("--out").arg(out).args([
+        "--public-only",
+        "--quiet",
+        "--max-check-seconds",
+        "20",
+    ]);
+    for check in CHECKS {
+        command.args(["--only", check]);
+    }
+    command.args(extra);
+    command
+}
+
+/// grades.csv as student → row (field list), points-possible row included.
+fn grades(out: &Path) -> BTreeMap<String, Vec<String>> {
+    let text = std::fs::read_to_string(out.join("grades.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "student,basic_block,bottleneck,he_init,training,ablation,total,max,status,reason"
+    );
+    lines
+        .map(|l| {
+            let fields: Vec<String> = split_csv(l);
+            (fields[0].clone(), fields)
+        })
+        .collect()
+}
+
+fn split_csv(line: &str) -> Vec<String> {
+    let (mut fields, mut field, mut quoted, mut chars) = (Vec::new(), String::new(), false, line.chars().peekable());
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(std::mem::take(&mut field)),
+            _ => field.push(c),
+        }
+    }
+    fields.push(field);
+    fields
+}
+
+/// A digest of every file under `dir` (to prove a folder was not written to).
+fn digest(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut all = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() { stack.push(path) } else { all.push((path.clone(), std::fs::read(&path).unwrap())) }
+        }
+    }
+    all.sort();
+    all
+}
+
+#[test]
+fn a_mixed_folder_gets_the_right_row_for_every_submission() {
+    let dir = tempfile::tempdir().unwrap();
+    let (submissions, out) = (dir.path().join("submissions"), dir.path().join("out"));
+    samples(&submissions, &[]);
+    let before = digest(&submissions);
+    let _ = std::fs::remove_file("/tmp/pwned");
+    let output = batch(&submissions, &out, &[]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let rows = grades(&out);
+    let expect = |student: &str, total: &str, status: &str, reason: &str| {
+        let row = &rows[student];
+        assert_eq!((row[6].as_str(), row[8].as_str()), (total, status), "{student}: {row:?}");
+        assert!(row[9].contains(reason), "{student}: reason {:?} lacks {reason:?}", row[9]);
+    };
+    assert_eq!(rows["POINTS POSSIBLE"][6], "65");
+    expect("alice_correct", "7", "graded", "");
+    expect("bob_untouched", "0", "graded", "not implemented yet");
+    expect("carol_half_done", "4", "graded", "he_init.layers: not implemented yet");
+    expect("dave_no_compile", "0", "does_not_compile", "error");
+    expect("erin_corrupt", "0", "refused", "not a readable zip archive");
+    expect("frank_zip_slip", "0", "refused", "climbs out of the archive");
+    expect("gina_zip_bomb", "0", "refused", "the limit per file");
+    expect("hank_loops", "4", "graded_with_timeouts", "did not finish within 20 s");
+    assert_eq!(rows.len(), 9);
+    // The submission's build.rs never ran, the submissions are untouched, and the output folder
+    // holds only the gradebook and one folder per student.
+    assert!(!Path::new("/tmp/pwned").exists());
+    assert_eq!(digest(&submissions), before);
+    let mut names: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names.len(), 10, "{names:?}");
+    assert!(names.contains(&"grades.csv".to_string()) && names.contains(&"check_stats.csv".to_string()));
+    let alice: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("alice_correct/report.json")).unwrap()).unwrap();
+    assert_eq!(alice["submission"]["ignored"], serde_json::json!(["alice-hw3/Cargo.toml", "alice-hw3/build.rs"]));
+    assert!(out.join("dave_no_compile/build.log").is_file());
+    let stats = std::fs::read_to_string(out.join("check_stats.csv")).unwrap();
+    assert!(stats.lines().any(|l| l.starts_with("he_init.layers,he_init,3,8,")), "{stats}");
+}
+
+#[test]
+fn a_killed_batch_resumes_without_regrading() {
+    let dir = tempfile::tempdir().unwrap();
+    let (submissions, out) = (dir.path().join("submissions"), dir.path().join("out"));
+    samples(&submissions, &["bob", "carol", "erin", "dave"]);
+    let mut child = batch(&submissions, &out, &[]).process_group(0).spawn().unwrap();
+    let first = out.join("bob_untouched/grading-key.txt");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    while !first.exists() {
+        assert!(std::time::Instant::now() < deadline, "the batch never finished its first submission");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+    let _ = child.wait();
+    let graded_first = std::fs::metadata(out.join("bob_untouched/report.json")).unwrap().modified().unwrap();
+    let output = batch(&submissions, &out, &[]).output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("already graded earlier"), "{text}");
+    assert_eq!(
+        std::fs::metadata(out.join("bob_untouched/report.json")).unwrap().modified().unwrap(),
+        graded_first,
+        "bob was graded again"
+    );
+    assert_eq!(grades(&out).len(), 5);
+    // --regrade grades everything again.
+    let output = batch(&submissions, &out, &["--regrade"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&output.stdout).contains("graded 4 submission(s) now, 0 already"));
+}
+
+#[test]
+fn shards_merged_equal_one_unsharded_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let submissions = dir.path().join("submissions");
+    samples(&submissions, &["bob", "dave", "erin", "frank", "gina"]);
+    let whole = dir.path().join("whole");
+    assert!(batch(&submissions, &whole, &[]).status().unwrap().success());
+    let mut parts = Vec::new();
+    for k in 1..=2 {
+        let part = dir.path().join(format!("shard{k}"));
+        assert!(batch(&submissions, &part, &["--shard", &format!("{k}/2")]).status().unwrap().success());
+        assert!(grades(&part).len() < 6, "shard {k} graded everything");
+        parts.push(part);
+    }
+    let merged = dir.path().join("merged");
+    let status = Command::new(env!("CARGO_BIN_EXE_grader"))
+        .arg("merge")
+        .args(&parts)
+        .arg("--out")
+        .arg(&merged)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(grades(&merged), grades(&whole));
+    assert_eq!(
+        std::fs::read_to_string(merged.join("check_stats.csv")).unwrap(),
+        std::fs::read_to_string(whole.join("check_stats.csv")).unwrap()
+    );
+    // Overlapping shards are refused.
+    let status = Command::new(env!("CARGO_BIN_EXE_grader"))
+        .arg("merge")
+        .arg(&parts[0])
+        .arg(&parts[0])
+        .arg("--out")
+        .arg(dir.path().join("bad"))
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(2));
+}
