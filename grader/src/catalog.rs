@@ -98,6 +98,9 @@ pub struct Check {
     pub after: Option<&'static str>,
     /// Set when the result comes from the child process of another check (no process of its own).
     pub reported_by: Option<&'static str>,
+    /// The check reads the test split. Only checks that measure trained weights with the grader's
+    /// own code (and run no student code) may; everywhere else the test split is hidden.
+    pub test_split: bool,
     /// What to look at when it fails.
     pub hint: &'static str,
 }
@@ -117,7 +120,7 @@ const fn check(
     limit_s: [u64; 2],
     hint: &'static str,
 ) -> Check {
-    Check { id, exercise, title, points, visibility, limit_s, after: None, reported_by: None, hint }
+    Check { id, exercise, title, points, visibility, limit_s, after: None, reported_by: None, test_split: false, hint }
 }
 
 use Exercise::*;
@@ -289,6 +292,7 @@ pub const CHECKS: &[Check] = &[
     ),
     Check {
         after: Some("training.runs"),
+        test_split: true,
         ..check(
             "training.accuracy",
             Training,
@@ -334,6 +338,7 @@ pub const CHECKS: &[Check] = &[
     },
     Check {
         after: Some("ablation.runs"),
+        test_split: true,
         ..check(
             "ablation.measured",
             Ablation,
@@ -402,6 +407,14 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn only_checks_that_run_no_student_code_read_the_test_split() {
+        let readers: Vec<&str> = CHECKS.iter().filter(|c| c.test_split).map(|c| c.id).collect();
+        assert_eq!(readers, ["training.accuracy", "ablation.measured"]);
+        // Measuring checks load artifacts of an earlier check and call only the grader's code.
+        assert!(CHECKS.iter().filter(|c| c.test_split).all(|c| c.after.is_some()));
     }
 
     #[test]

@@ -190,6 +190,8 @@ struct Session<'a> {
     runner: PathBuf,
     /// The checks of this run (a process reports only for these).
     planned: Vec<&'static Check>,
+    /// Whether every check process so far ran in its own namespaces.
+    isolated: std::cell::Cell<bool>,
     options: &'a GradeOptions,
     scratch: PathBuf,
     workdir: PathBuf,
@@ -214,22 +216,37 @@ impl Session<'_> {
         }
     }
 
-    fn spawn(&self, check: &str, limits: Limits) -> Result<ChildRun> {
-        sandbox::run_child(
+    /// Starts one check process; `test_split` says whether it may read the test split (only
+    /// checks that run no student code do).
+    fn spawn(&self, check: &str, limits: Limits, test_split: bool) -> Result<ChildRun> {
+        let hide = match (&self.options.data, test_split) {
+            (Some(data), false) => {
+                let test = crate::data_dir::batches_dir(data).join("test_batch.bin");
+                test.canonicalize().map(|t| vec![t]).unwrap_or_default()
+            }
+            _ => Vec::new(),
+        };
+        let isolation = sandbox::Isolation { hide };
+        let run = sandbox::run_child(
             &self.runner,
             &self.request(check).to_args(),
             &self.workdir,
             &[("RUST_BACKTRACE", "0".to_string())],
             limits,
+            Some(&isolation),
         )
-        .with_context(|| format!("cannot start {}", self.runner.display()))
+        .with_context(|| format!("cannot start {}", self.runner.display()))?;
+        if !run.isolated {
+            self.isolated.set(false);
+        }
+        Ok(run)
     }
 
     /// Runs `check` and returns the results of it and of the checks it reports for.
     fn run(&self, check: &'static Check) -> Result<Vec<CheckResult>> {
         let limit = check.limit_s[self.options.profile.limit_index()];
         let limits = self.limits(self.options.max_check_seconds.map_or(limit, |cap| limit.min(cap)));
-        let run = self.spawn(check.id, limits)?;
+        let run = self.spawn(check.id, limits, check.test_split)?;
         let duration = run.duration.as_secs_f64();
         let mut covered: Vec<&'static Check> = vec![check];
         covered.extend(self.planned.iter().copied().filter(|c| c.reported_by == Some(check.id)));
@@ -260,7 +277,7 @@ impl Session<'_> {
 
 /// What the runner says about itself: CUDA, libtorch.
 fn runner_info(session: &Session<'_>) -> Result<serde_json::Value> {
-    let run = session.spawn(INFO_CHECK, session.limits(120))?;
+    let run = session.spawn(INFO_CHECK, session.limits(120), false)?;
     match run.messages.into_iter().find(|m| m.check == INFO_CHECK) {
         Some(message) => Ok(message.outcome.details),
         None => {
@@ -341,32 +358,28 @@ pub fn refused_report(options: &GradeOptions, reason: &str) -> Result<Report> {
             )
         })
         .collect();
-    let now = now();
-    Ok(assemble(
-        options,
-        results,
-        BuildInfo { ok: false, duration_s: 0.0, errors: None },
-        "none (refused)".into(),
-        "unknown".into(),
-        "none".into(),
-        now.clone(),
-        0.0,
-        &now,
-    ))
+    let facts = RunFacts {
+        device: "none (refused)".into(),
+        libtorch: "unknown".into(),
+        isolation: "none (nothing ran)".into(),
+        sources_sha256: "none".into(),
+        started_at: now(),
+        duration_s: 0.0,
+    };
+    Ok(assemble(options, results, BuildInfo { ok: false, duration_s: 0.0, errors: None }, facts))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn assemble(
-    options: &GradeOptions,
-    mut results: Vec<CheckResult>,
-    build: BuildInfo,
+/// What a grading run learned about where it ran, for the report's metadata.
+struct RunFacts {
     device: String,
     libtorch: String,
-    sources: String,
+    isolation: String,
+    sources_sha256: String,
     started_at: String,
-    duration: f64,
-    finished_at: &str,
-) -> Report {
+    duration_s: f64,
+}
+
+fn assemble(options: &GradeOptions, mut results: Vec<CheckResult>, build: BuildInfo, facts: RunFacts) -> Report {
     results.sort_by_key(|r| catalog::CHECKS.iter().position(|c| c.id == r.id));
     let score = round2(results.iter().map(|r| r.score).sum());
     let max_score = results.iter().map(|r| r.max_score).sum();
@@ -383,14 +396,15 @@ fn assemble(
             grader_version: env!("CARGO_PKG_VERSION").to_string(),
             git_revision: env!("GRADER_GIT_REVISION").to_string(),
             profile: options.profile.as_str().to_string(),
-            device,
-            libtorch,
+            device: facts.device,
+            libtorch: facts.libtorch,
+            isolation: facts.isolation,
             seed: options.seed,
-            sources_sha256: sources,
+            sources_sha256: facts.sources_sha256,
             crate_path: options.crate_dir.display().to_string(),
-            started_at,
-            finished_at: finished_at.to_string(),
-            duration_s: round2(duration),
+            started_at: facts.started_at,
+            finished_at: now(),
+            duration_s: round2(facts.duration_s),
         },
     }
 }
@@ -425,8 +439,16 @@ pub fn grade_prepared(options: &GradeOptions, prepared: Prepared) -> Result<Repo
     };
     let mut results: Vec<CheckResult> = Vec::new();
     let (mut device, mut libtorch) = ("none (the crate did not compile)".to_string(), "unknown".to_string());
+    let mut isolation = "none (nothing ran)".to_string();
     if let Some(runner) = runner {
-        let session = Session { runner, planned: checks.clone(), options, scratch: scratch.clone(), workdir };
+        let session = Session {
+            runner,
+            planned: checks.clone(),
+            isolated: std::cell::Cell::new(true),
+            options,
+            scratch: scratch.clone(),
+            workdir,
+        };
         let info = runner_info(&session)?;
         libtorch = info["libtorch"].as_str().unwrap_or("unknown").to_string();
         let cuda = info["cuda"].as_bool().unwrap_or(false);
@@ -475,6 +497,13 @@ pub fn grade_prepared(options: &GradeOptions, prepared: Prepared) -> Result<Repo
                 results.push(result);
             }
         }
+        isolation = if session.isolated.get() {
+            "each check process had no network; processes running student code could not read the test split"
+                .to_string()
+        } else {
+            "none: namespaces need root or CAP_SYS_ADMIN; check processes shared the network and file system"
+                .to_string()
+        };
     } else {
         let errors = build.errors.clone().unwrap_or_default();
         let first = errors.lines().next().unwrap_or("").to_string();
@@ -489,17 +518,15 @@ pub fn grade_prepared(options: &GradeOptions, prepared: Prepared) -> Result<Repo
             ));
         }
     }
-    let report = assemble(
-        options,
-        results,
-        build,
+    let facts = RunFacts {
         device,
         libtorch,
-        sources_hash(&crate_dir),
+        isolation,
+        sources_sha256: sources_hash(&crate_dir),
         started_at,
-        started.elapsed().as_secs_f64(),
-        &now(),
-    );
+        duration_s: started.elapsed().as_secs_f64(),
+    };
+    let report = assemble(options, results, build, facts);
     if scratch.exists() {
         // Trained weights are large; the report holds what matters.
         let _ = std::fs::remove_dir_all(&scratch);
@@ -524,6 +551,7 @@ mod tests {
 
     fn run_with(exit: Exit, stderr: &str) -> ChildRun {
         ChildRun {
+            isolated: false,
             messages: vec![],
             forged: 0,
             exit,

@@ -126,6 +126,8 @@ pub struct Metadata {
     pub device: String,
     /// The libtorch version the runner links.
     pub libtorch: String,
+    /// How check processes were isolated from the network and the test split.
+    pub isolation: String,
     /// The seed of the run.
     pub seed: u64,
     /// sha256 over the graded answer files (path and content, in path order).

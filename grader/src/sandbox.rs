@@ -28,6 +28,15 @@ pub struct Limits {
     pub processes: u64,
 }
 
+/// Namespaces for a check process, where the grader may create them (root or CAP_SYS_ADMIN): a
+/// network namespace of its own (no network at all, not even the host's loopback), and a mount
+/// namespace in which each of `hide` reads as an empty file (`/dev/null` bound over it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Isolation {
+    /// Files to hide from the process (the CIFAR test split).
+    pub hide: Vec<std::path::PathBuf>,
+}
+
 /// How the child process ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Exit {
@@ -54,6 +63,8 @@ pub struct ChildRun {
     pub stderr: String,
     /// Wall-clock time.
     pub duration: Duration,
+    /// Whether the process ran in its own network and mount namespaces.
+    pub isolated: bool,
 }
 
 /// A fresh random nonce (128 bits from the OS).
@@ -88,12 +99,36 @@ fn drain(mut reader: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<
 }
 
 /// Runs `program args` in `workdir` under `limits` with `env` added, and collects its result.
+/// With `isolation`, tries namespaces first and, where the system refuses them, runs without
+/// (`ChildRun::isolated` says which happened).
 pub fn run_child(
     program: &Path,
     args: &[String],
     workdir: &Path,
     env: &[(&str, String)],
     limits: Limits,
+    isolation: Option<&Isolation>,
+) -> std::io::Result<ChildRun> {
+    if let Some(isolation) = isolation {
+        match run_once(program, args, workdir, env, limits, Some(isolation)) {
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EPERM) | Some(libc::EACCES) | Some(libc::EINVAL) | Some(libc::ENOSYS)
+                ) => {}
+            other => return other,
+        }
+    }
+    run_once(program, args, workdir, env, limits, None)
+}
+
+fn run_once(
+    program: &Path,
+    args: &[String],
+    workdir: &Path,
+    env: &[(&str, String)],
+    limits: Limits,
+    isolation: Option<&Isolation>,
 ) -> std::io::Result<ChildRun> {
     let (result_reader, result_writer) = std::io::pipe()?;
     let nonce = nonce();
@@ -105,9 +140,43 @@ pub fn run_child(
     let writer_fd = std::os::fd::AsRawFd::as_raw_fd(&result_writer);
     let memory = limits.memory_bytes;
     let processes = limits.processes;
+    // Everything the namespace setup needs is allocated before fork.
+    let c = |p: &Path| {
+        std::ffi::CString::new(p.as_os_str().as_encoded_bytes())
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))
+    };
+    let hide: Option<Vec<std::ffi::CString>> = match isolation {
+        Some(i) => Some(i.hide.iter().map(|p| c(p)).collect::<std::io::Result<_>>()?),
+        None => None,
+    };
+    let (root, dev_null) = (c(Path::new("/"))?, c(Path::new("/dev/null"))?);
+    let isolated = hide.is_some();
     // SAFETY: only async-signal-safe libc calls between fork and exec.
     unsafe {
         command.pre_exec(move || {
+            if let Some(hide) = &hide {
+                if libc::unshare(libc::CLONE_NEWNET | libc::CLONE_NEWNS) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // Keep our mounts to ourselves, then cover each hidden file.
+                if libc::mount(
+                    std::ptr::null(),
+                    root.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_REC | libc::MS_PRIVATE,
+                    std::ptr::null(),
+                ) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                for path in hide {
+                    if libc::mount(dev_null.as_ptr(), path.as_ptr(), std::ptr::null(), libc::MS_BIND, std::ptr::null())
+                        != 0
+                    {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+            }
             if libc::setpgid(0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
@@ -178,6 +247,7 @@ pub fn run_child(
         stdout: tail(&join_within(stdout, Duration::from_secs(2)).unwrap_or_default()),
         stderr: tail(&join_within(stderr, Duration::from_secs(2)).unwrap_or_default()),
         duration,
+        isolated,
     })
 }
 
@@ -198,7 +268,7 @@ mod tests {
 
     fn sh(script: &str, limits: Limits) -> ChildRun {
         let args = vec!["-c".to_string(), script.to_string()];
-        run_child(Path::new("/bin/sh"), &args, Path::new("/tmp"), &[], limits).unwrap()
+        run_child(Path::new("/bin/sh"), &args, Path::new("/tmp"), &[], limits, None).unwrap()
     }
 
     const LIMITS: Limits = Limits { time: Duration::from_secs(10), memory_bytes: None, processes: 4096 };
@@ -237,6 +307,32 @@ mod tests {
         // A 200 MB allocation must fail under a 64 MB address-space limit.
         let run = sh("python3 -c 'x = bytearray(200_000_000)' 2>&1 || echo failed-as-expected", limits);
         assert!(run.stdout.contains("failed-as-expected") || run.stdout.contains("MemoryError"), "{}", run.stdout);
+    }
+
+    #[test]
+    fn isolated_children_have_no_network_and_do_not_see_hidden_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("test_batch.bin");
+        std::fs::write(&secret, "the test split").unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let script = format!(
+            "cat {} > /dev/null && echo read:$(wc -c < {}); python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", {port}), timeout=2)' 2>/dev/null && echo connected || echo no-network",
+            secret.display(),
+            secret.display()
+        );
+        let args = vec!["-c".to_string(), script];
+        let isolation = Isolation { hide: vec![secret.clone()] };
+        let run = run_child(Path::new("/bin/sh"), &args, Path::new("/tmp"), &[], LIMITS, Some(&isolation)).unwrap();
+        if run.isolated {
+            assert!(run.stdout.contains("read:0") && run.stdout.contains("no-network"), "{}", run.stdout);
+        } else {
+            // No permission for namespaces here (not root): the fallback still runs the child.
+            eprintln!("namespaces unavailable here; checked the fallback only");
+            assert!(run.stdout.contains("read:14") && run.stdout.contains("connected"), "{}", run.stdout);
+        }
+        // The file is intact outside.
+        assert_eq!(std::fs::read_to_string(&secret).unwrap(), "the test split");
     }
 
     #[test]
