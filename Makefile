@@ -8,6 +8,7 @@
 #   make student    regenerate student/ from solution/ (never edit student/ by hand)
 #   make lint       rustfmt and clippy, as CI runs them
 #   make gpu-check  the full profile on a GPU with real CIFAR-10 (DATA=dir)
+#   make autograder the Gradescope bundle (target/autograder/autograder.zip)
 #   make bench      training speed (GPU: DATA=dir), and the eager-PyTorch baseline when on a GPU
 
 CARGO   ?= cargo
@@ -25,7 +26,7 @@ SHARD       ?=
 # The full profile when a GPU and CIFAR-10 (DATA=dir) are both here, else the CPU smoke profile.
 DEMO_PROFILE = $(if $(and $(DATA),$(shell command -v nvidia-smi 2>/dev/null)),full,smoke)
 
-.PHONY: all demo setup test check submit batch student lint gpu-check bench clean-grader
+.PHONY: all demo setup test check submit batch student lint gpu-check bench autograder clean-grader
 
 all: demo
 
@@ -70,6 +71,9 @@ gpu-check: setup
 bench: setup
 	$(CARGO) run --release -p resnet-lab-bench -- $(if $(DATA),--data $(DATA),--width 8 --batch-size 128 --epochs 2 --runs 1)
 	@if [ -n "$(DATA)" ] && command -v nvidia-smi >/dev/null; then .venv/bin/python bench/pytorch_baseline.py $(DATA); fi
+
+autograder: setup
+	@$(GRADER) autograder --out target/autograder
 
 clean-grader:
 	rm -rf target/grader

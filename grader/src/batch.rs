@@ -194,14 +194,12 @@ fn finish(
         ..base.clone()
     };
     let _ = std::fs::remove_file(student_out.join("build.log"));
-    let mut info = staged.info;
+    let info = staged.info;
     let mut report = match (staged.crate_dir, prepared) {
         (Some(_), Some(Ok(prepared))) => grade::grade_prepared(&options, prepared)?,
-        (Some(_), Some(Err(e))) => {
-            let reason = format!("could not be graded: {e:#}");
-            info.refused = Some(reason.clone());
-            grade::refused_report(&options, &reason)?
-        }
+        // The toolchain failed, not the submission: stop the batch (exit 2) rather than record
+        // the same failure against every student; a rerun resumes where it stopped.
+        (Some(_), Some(Err(e))) => return Err(e.context(format!("grading {} stopped", info.student))),
         _ => grade::refused_report(&options, info.refused.as_deref().unwrap_or("refused"))?,
     };
     report.submission = Some(info);

@@ -23,6 +23,8 @@ enum Command {
     Submit(grader::commands::submit::Args),
     /// List the checks.
     List(grader::commands::list::Args),
+    /// Write the Gradescope autograder bundle (instructors).
+    Autograder(grader::commands::autograder::Args),
     /// Write the student crate from the solution crate (instructors).
     Assign(grader::commands::assign::Args),
 }
@@ -37,6 +39,7 @@ fn main() {
         Command::Submit(args) => grader::commands::submit::run(args),
         Command::List(args) => grader::commands::list::run(args),
         Command::Assign(args) => grader::commands::assign::run(args),
+        Command::Autograder(args) => grader::commands::autograder::run(args),
     };
     match code {
         Ok(code) => std::process::exit(code),

@@ -2,6 +2,7 @@
 //! flags shared by the grading commands live in [`common`].
 
 pub mod assign;
+pub mod autograder;
 pub mod batch;
 pub mod check;
 pub mod common;

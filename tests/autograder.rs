@@ -1,0 +1,76 @@
+//! The Gradescope bundle: `grader autograder` writes it, and its `run_autograder` grades a
+//! submission in a simulated `/autograder` layout (a temporary folder) into `results/results.json`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn run_autograder(autograder: &Path, grader: &str) -> serde_json::Value {
+    let status = Command::new("bash")
+        .arg(root().join("packaging/gradescope/run_autograder"))
+        .env("AUTOGRADER_ROOT", autograder)
+        .env("RESNET_LAB_GRADER", grader)
+        .env("GRADER_FLAGS", "--only basic_block.shape --only he_init.layers --max-check-seconds 60")
+        .status()
+        .unwrap();
+    assert!(status.success(), "run_autograder always exits 0");
+    serde_json::from_str(&std::fs::read_to_string(autograder.join("results/results.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn the_bundle_holds_the_scripts_and_the_sources() {
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_grader"))
+        .current_dir(root())
+        .args(["autograder", "--out"])
+        .arg(out.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(out.path().join("autograder.zip")).unwrap()).unwrap();
+    for (name, executable) in [
+        ("setup.sh", true),
+        ("run_autograder", true),
+        ("source/Cargo.toml", false),
+        ("source/grader/src/catalog.rs", false),
+    ] {
+        let entry = zip.by_name(name).unwrap_or_else(|_| panic!("{name} missing"));
+        assert_eq!(entry.unix_mode().unwrap() & 0o111 != 0, executable, "{name}");
+    }
+    assert!(zip.file_names().all(|n| !n.contains("target/") && !n.contains(".venv/")));
+}
+
+#[test]
+fn run_autograder_grades_a_flat_submission_into_results_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let autograder = dir.path().join("autograder");
+    std::fs::create_dir_all(autograder.join("submission")).unwrap();
+    let solved: String = std::fs::read_to_string(root().join("solution/src/basic_block.rs"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().starts_with("// BEGIN SOLUTION") && !l.trim().starts_with("// END SOLUTION"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    // Gradescope puts the uploaded files flat in /autograder/submission.
+    std::fs::write(autograder.join("submission/basic_block.rs"), solved).unwrap();
+    let results = run_autograder(&autograder, env!("CARGO_BIN_EXE_grader"));
+    assert_eq!(results["score"], 2.0, "{results}");
+    let tests = results["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 2);
+    assert_eq!(tests[0]["status"], "passed");
+    assert_eq!(tests[1]["status"], "failed");
+    assert!(tests[1]["output"].as_str().unwrap().contains("not implemented"), "{results}");
+}
+
+#[test]
+fn a_grader_that_cannot_run_still_leaves_a_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let autograder = dir.path().join("autograder");
+    std::fs::create_dir_all(autograder.join("submission")).unwrap();
+    let results = run_autograder(&autograder, "/nonexistent/grader");
+    assert_eq!(results["score"], 0);
+    assert!(results["output"].as_str().unwrap().contains("could not grade"), "{results}");
+}
