@@ -8,6 +8,7 @@
 #   make student    regenerate student/ from solution/ (never edit student/ by hand)
 #   make lint       rustfmt and clippy, as CI runs them
 #   make gpu-check  the full profile on a GPU with real CIFAR-10 (DATA=dir)
+#   make handout    what students get: student crate, public-only grader, Makefile (target/handout)
 #   make autograder the Gradescope bundle (target/autograder/autograder.zip)
 #   make bench      training speed (GPU: DATA=dir), and the eager-PyTorch baseline when on a GPU
 
@@ -26,7 +27,7 @@ SHARD       ?=
 # The full profile when a GPU and CIFAR-10 (DATA=dir) are both here, else the CPU smoke profile.
 DEMO_PROFILE = $(if $(and $(DATA),$(shell command -v nvidia-smi 2>/dev/null)),full,smoke)
 
-.PHONY: all demo setup test check submit batch student lint gpu-check bench autograder clean-grader
+.PHONY: all demo setup test check submit batch student lint gpu-check bench handout autograder clean-grader
 
 all: demo
 
@@ -71,6 +72,10 @@ gpu-check: setup
 bench: setup
 	$(CARGO) run --release -p resnet-lab-bench -- $(if $(DATA),--data $(DATA),--width 8 --batch-size 128 --epochs 2 --runs 1)
 	@if [ -n "$(DATA)" ] && command -v nvidia-smi >/dev/null; then .venv/bin/python bench/pytorch_baseline.py $(DATA); fi
+
+handout: setup
+	@rm -rf target/handout
+	@$(GRADER) handout --out target/handout
 
 autograder: setup
 	@$(GRADER) autograder --out target/autograder

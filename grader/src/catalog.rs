@@ -146,6 +146,7 @@ pub const CHECKS: &[Check] = &[
         BLOCK,
         "the stride goes on conv1; apply `downsample` to the identity",
     ),
+    // BEGIN HIDDEN
     check(
         "basic_block.parameters",
         BasicBlock,
@@ -155,6 +156,8 @@ pub const CHECKS: &[Check] = &[
         BLOCK,
         "create layers on p / \"conv1\", p / \"bn1\", p / \"conv2\", p / \"bn2\", with bias-free 3×3 convolutions",
     ),
+    // END HIDDEN
+    // BEGIN HIDDEN
     check(
         "basic_block.numerics",
         BasicBlock,
@@ -164,6 +167,8 @@ pub const CHECKS: &[Check] = &[
         BLOCK,
         "relu(bn1(conv1(x))) → bn2(conv2(·)) → + identity → relu",
     ),
+    // END HIDDEN
+    // BEGIN HIDDEN
     check(
         "basic_block.skip",
         BasicBlock,
@@ -173,6 +178,8 @@ pub const CHECKS: &[Check] = &[
         BLOCK,
         "add the identity (or downsample(x)) before the final ReLU",
     ),
+    // END HIDDEN
+    // BEGIN HIDDEN
     check(
         "basic_block.gradients",
         BasicBlock,
@@ -182,6 +189,8 @@ pub const CHECKS: &[Check] = &[
         BLOCK,
         "use every layer you create in the forward pass; do not detach",
     ),
+    // END HIDDEN
+    // BEGIN HIDDEN
     check(
         "basic_block.shape_laws",
         BasicBlock,
@@ -191,6 +200,7 @@ pub const CHECKS: &[Check] = &[
         BLOCK,
         "H' = ceil(H / stride), channels = out_channels",
     ),
+    // END HIDDEN
     check(
         "bottleneck.shape",
         Bottleneck,
@@ -209,6 +219,7 @@ pub const CHECKS: &[Check] = &[
         BLOCK,
         "the stride goes on the 3×3 conv2; apply `downsample` to the identity",
     ),
+    // BEGIN HIDDEN
     check(
         "bottleneck.parameters",
         Bottleneck,
@@ -218,6 +229,8 @@ pub const CHECKS: &[Check] = &[
         BLOCK,
         "conv1 1×1, conv2 3×3, conv3 1×1 (× EXPANSION = 4), each with its bn, all convolutions bias-free",
     ),
+    // END HIDDEN
+    // BEGIN HIDDEN
     check(
         "bottleneck.numerics",
         Bottleneck,
@@ -227,6 +240,8 @@ pub const CHECKS: &[Check] = &[
         BLOCK,
         "relu(bn1(conv1)) → relu(bn2(conv2)) → bn3(conv3) → + identity → relu; stride on conv2",
     ),
+    // END HIDDEN
+    // BEGIN HIDDEN
     check(
         "bottleneck.skip",
         Bottleneck,
@@ -236,6 +251,8 @@ pub const CHECKS: &[Check] = &[
         BLOCK,
         "add the identity (or downsample(x)) before the final ReLU",
     ),
+    // END HIDDEN
+    // BEGIN HIDDEN
     check(
         "bottleneck.gradients",
         Bottleneck,
@@ -245,6 +262,8 @@ pub const CHECKS: &[Check] = &[
         BLOCK,
         "use every layer you create in the forward pass; do not detach",
     ),
+    // END HIDDEN
+    // BEGIN HIDDEN
     check(
         "bottleneck.shape_laws",
         Bottleneck,
@@ -254,6 +273,7 @@ pub const CHECKS: &[Check] = &[
         BLOCK,
         "H' = ceil(H / stride), channels = planes × 4",
     ),
+    // END HIDDEN
     check(
         "he_init.layers",
         HeInit,
@@ -263,6 +283,7 @@ pub const CHECKS: &[Check] = &[
         BLOCK,
         "keep only LayerKind::Conv2d and LayerKind::Linear events",
     ),
+    // BEGIN HIDDEN
     check(
         "he_init.order",
         HeInit,
@@ -272,6 +293,8 @@ pub const CHECKS: &[Check] = &[
         BLOCK,
         "push in the hook, in the order events arrive; keep each event's name",
     ),
+    // END HIDDEN
+    // BEGIN HIDDEN
     check(
         "he_init.values",
         HeInit,
@@ -281,6 +304,7 @@ pub const CHECKS: &[Check] = &[
         BLOCK,
         "measure in evaluation mode (forward_t(input, false)) inside tch::no_grad",
     ),
+    // END HIDDEN
     check(
         "training.runs",
         Training,
@@ -303,6 +327,7 @@ pub const CHECKS: &[Check] = &[
             "train for all config.epochs with the one-cycle schedule; evaluate in eval mode",
         )
     },
+    // BEGIN HIDDEN
     Check {
         after: Some("training.runs"),
         ..check(
@@ -315,6 +340,7 @@ pub const CHECKS: &[Check] = &[
             "report evaluate(..) on the validation split after the last epoch",
         )
     },
+    // END HIDDEN
     check(
         "ablation.runs",
         Ablation,
@@ -324,6 +350,7 @@ pub const CHECKS: &[Check] = &[
         ABLATION,
         "build each variant with `build`, train each with train_resnet18",
     ),
+    // BEGIN HIDDEN
     Check {
         reported_by: Some("ablation.runs"),
         ..check(
@@ -336,6 +363,8 @@ pub const CHECKS: &[Check] = &[
             "ResNetConfig { norm: Norm::Identity, .. } and ResNetConfig { dropout: 0.1..0.3, .. }",
         )
     },
+    // END HIDDEN
+    // BEGIN HIDDEN
     Check {
         after: Some("ablation.runs"),
         test_split: true,
@@ -349,6 +378,7 @@ pub const CHECKS: &[Check] = &[
             "train each returned model; report its own validation accuracy",
         )
     },
+    // END HIDDEN
 ];
 
 /// The check with this id.
@@ -375,6 +405,7 @@ mod tests {
         }
     }
 
+    // BEGIN HIDDEN
     #[test]
     fn points_add_up_to_each_exercise_and_every_check_has_a_hint_and_a_limit() {
         for exercise in Exercise::ALL {
@@ -386,7 +417,7 @@ mod tests {
             assert!(c.limit_s.iter().all(|&s| s > 0), "{}", c.id);
         }
     }
-
+    // END HIDDEN
     #[test]
     fn every_exercise_has_public_checks_and_dependencies_point_backwards() {
         for exercise in Exercise::ALL {
@@ -409,6 +440,7 @@ mod tests {
         }
     }
 
+    // BEGIN HIDDEN
     #[test]
     fn only_checks_that_run_no_student_code_read_the_test_split() {
         let readers: Vec<&str> = CHECKS.iter().filter(|c| c.test_split).map(|c| c.id).collect();
@@ -416,7 +448,8 @@ mod tests {
         // Measuring checks load artifacts of an earlier check and call only the grader's code.
         assert!(CHECKS.iter().filter(|c| c.test_split).all(|c| c.after.is_some()));
     }
-
+    // END HIDDEN
+    // BEGIN HIDDEN
     #[test]
     fn exercise_files_are_the_answer_files_of_the_solution() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
@@ -426,4 +459,5 @@ mod tests {
         files.sort();
         assert_eq!(answer, files);
     }
+    // END HIDDEN
 }

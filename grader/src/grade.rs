@@ -538,6 +538,7 @@ pub fn grade_prepared(options: &GradeOptions, prepared: Prepared) -> Result<Repo
 mod tests {
     use super::*;
 
+    // BEGIN HIDDEN
     #[test]
     fn plans_add_dependencies_and_keep_catalog_order() {
         let ids: Vec<&str> = plan(false, &["training.reported".to_string()]).unwrap().iter().map(|c| c.id).collect();
@@ -548,6 +549,7 @@ mod tests {
         assert_eq!(plan(true, &[]).unwrap().len(), catalog::CHECKS.len());
         assert!(plan(false, &["nope".to_string()]).unwrap_err().to_string().contains("no check"));
     }
+    // END HIDDEN
 
     fn run_with(exit: Exit, stderr: &str) -> ChildRun {
         ChildRun {

@@ -5,13 +5,18 @@
 //! crate), which is built against the crate being graded (see [`runner_build`]) and started once
 //! per check (see [`sandbox`] and [`protocol`]).
 
+// BEGIN HIDDEN
 pub mod assign;
+// END HIDDEN
 pub mod batch;
 pub mod catalog;
 pub mod commands;
 pub mod data_dir;
 pub mod grade;
 pub mod gradebook;
+// BEGIN HIDDEN
+pub mod handout;
+// END HIDDEN
 pub mod intake;
 pub mod profile;
 pub mod protocol;

@@ -23,10 +23,14 @@ enum Command {
     Submit(grader::commands::submit::Args),
     /// List the checks.
     List(grader::commands::list::Args),
+    // BEGIN HIDDEN
     /// Write the Gradescope autograder bundle (instructors).
     Autograder(grader::commands::autograder::Args),
+    /// Write the student handout: student crate, public grader, Makefile (instructors).
+    Handout(grader::commands::handout::Args),
     /// Write the student crate from the solution crate (instructors).
     Assign(grader::commands::assign::Args),
+    // END HIDDEN
 }
 
 fn main() {
@@ -38,8 +42,11 @@ fn main() {
         Command::Merge(args) => grader::commands::merge::run(args),
         Command::Submit(args) => grader::commands::submit::run(args),
         Command::List(args) => grader::commands::list::run(args),
+        // BEGIN HIDDEN
         Command::Assign(args) => grader::commands::assign::run(args),
         Command::Autograder(args) => grader::commands::autograder::run(args),
+        Command::Handout(args) => grader::commands::handout::run(args),
+        // END HIDDEN
     };
     match code {
         Ok(code) => std::process::exit(code),

@@ -6,6 +6,14 @@ use grader::protocol::RunRequest;
 use std::path::PathBuf;
 use tch::Device;
 
+// BEGIN HIDDEN
+/// The crate whose provided code measures trained models. The grader measures with the reference
+/// solution, so that a student's blocks do not change the grade of their training; the student
+/// handout (public checks only) measures with the student's own crate.
+pub use ::reference as measure;
+// END HIDDEN
+// HANDOUT: pub use ::assignment as measure;
+
 /// Seeds of the synthetic splits, offset from the run's seed.
 const TRAIN_SEED: u64 = 0;
 const VALIDATION_SEED: u64 = 1;
@@ -25,7 +33,7 @@ pub struct Context {
 }
 
 /// A split as the reference crate's type (the grader's own measurements use it).
-pub type RefData = reference::Dataset;
+pub type RefData = measure::Dataset;
 
 impl Context {
     /// Sets up the context, or says why the check cannot run here.
@@ -48,7 +56,7 @@ impl Context {
     }
 
     fn synthetic(&self, n: i64, offset: u64) -> RefData {
-        reference::data::synthetic::generate(n, self.request.seed.wrapping_mul(1000).wrapping_add(offset))
+        measure::data::synthetic::generate(n, self.request.seed.wrapping_mul(1000).wrapping_add(offset))
     }
 
     fn cifar_dir(&self) -> Result<PathBuf, String> {
@@ -62,7 +70,7 @@ impl Context {
                 (self.synthetic(train, TRAIN_SEED), self.synthetic(validation, VALIDATION_SEED))
             }
             DataSource::Cifar10 { validation } => {
-                let all = reference::data::cifar::load_train(&self.cifar_dir()?).map_err(|e| e.to_string())?;
+                let all = measure::data::cifar::load_train(&self.cifar_dir()?).map_err(|e| e.to_string())?;
                 let (train, held_out) = all.split_at(all.len() - validation);
                 (train, held_out)
             }
@@ -79,7 +87,7 @@ impl Context {
         match self.profile.data {
             DataSource::Synthetic { test, .. } => Ok(self.synthetic(test, TEST_SEED)),
             DataSource::Cifar10 { .. } => {
-                reference::data::cifar::load_test(&self.cifar_dir()?).map_err(|e| e.to_string())
+                measure::data::cifar::load_test(&self.cifar_dir()?).map_err(|e| e.to_string())
             }
         }
     }
@@ -91,8 +99,8 @@ impl Context {
     }
 
     /// The reference network configuration of this profile.
-    pub fn model_config(&self) -> reference::ResNetConfig {
-        reference::ResNetConfig { base_width: self.profile.base_width, ..Default::default() }
+    pub fn model_config(&self) -> measure::ResNetConfig {
+        measure::ResNetConfig { base_width: self.profile.base_width, ..Default::default() }
     }
 
     /// The training configuration handed to the student's code.
@@ -113,9 +121,9 @@ impl Context {
     }
 
     /// The same configuration as the reference crate's type (for the grader's own evaluation).
-    pub fn reference_train_config(&self) -> reference::TrainConfig {
+    pub fn reference_train_config(&self) -> measure::TrainConfig {
         let gpu = self.device.is_cuda();
-        reference::TrainConfig {
+        measure::TrainConfig {
             mixed_precision: gpu,
             channels_last: gpu,
             device: self.device,
@@ -137,26 +145,26 @@ pub fn to_student(data: RefData) -> assignment::Dataset {
 }
 
 /// The assignment crate's config for a reference config.
-pub fn student_config(c: &reference::ResNetConfig) -> assignment::ResNetConfig {
+pub fn student_config(c: &measure::ResNetConfig) -> assignment::ResNetConfig {
     assignment::ResNetConfig {
         num_classes: c.num_classes,
         base_width: c.base_width,
         norm: match c.norm {
-            reference::Norm::BatchNorm => assignment::Norm::BatchNorm,
-            reference::Norm::Identity => assignment::Norm::Identity,
+            measure::Norm::BatchNorm => assignment::Norm::BatchNorm,
+            measure::Norm::Identity => assignment::Norm::Identity,
         },
         dropout: c.dropout,
     }
 }
 
 /// The reference crate's config for an assignment config.
-pub fn reference_config(c: &assignment::ResNetConfig) -> reference::ResNetConfig {
-    reference::ResNetConfig {
+pub fn reference_config(c: &assignment::ResNetConfig) -> measure::ResNetConfig {
+    measure::ResNetConfig {
         num_classes: c.num_classes,
         base_width: c.base_width,
         norm: match c.norm {
-            assignment::Norm::BatchNorm => reference::Norm::BatchNorm,
-            assignment::Norm::Identity => reference::Norm::Identity,
+            assignment::Norm::BatchNorm => measure::Norm::BatchNorm,
+            assignment::Norm::Identity => measure::Norm::Identity,
         },
         dropout: c.dropout,
     }
@@ -166,6 +174,6 @@ pub fn reference_config(c: &assignment::ResNetConfig) -> reference::ResNetConfig
 /// exercises train, so that their grade does not depend on the student's blocks.
 pub fn grader_model(config: &assignment::ResNetConfig, device: Device) -> assignment::Model {
     let vs = tch::nn::VarStore::new(device);
-    let net = reference::resnet18(&vs.root(), &reference_config(config));
+    let net = measure::resnet18(&vs.root(), &reference_config(config));
     assignment::Model { vs, net: Box::new(net), config: *config }
 }

@@ -1,18 +1,28 @@
 //! Checks of exercise 5: the BatchNorm / dropout ablation.
 //!
 //! `ablation.runs` hands the student a builder that makes the grader's own ResNet-18 for any
-//! configuration, records what was built, checks the three trained variants (their histories, their
-//! normalization, whether dropout is active) and keeps their weights. `ablation.measured` then
-//! measures each variant itself, in a process that runs no student code.
+//! configuration, records what was built, checks the three trained variants and keeps their
+//! weights for the grader's own measurements, which run no student code.
 
-use super::{CheckResult, Outcomes};
-use crate::checks::training::{accuracy, load_reference, reported_accuracy, validate_history};
+use super::CheckResult;
+// BEGIN HIDDEN
+use super::Outcomes;
+// END HIDDEN
+use crate::checks::training::validate_history;
+// BEGIN HIDDEN
+use crate::checks::training::{accuracy, load_reference, reported_accuracy};
+// END HIDDEN
 use crate::context::{Context, grader_model};
+// BEGIN HIDDEN
+use crate::context::measure;
+// END HIDDEN
 use crate::weights;
 use grader::protocol::Outcome;
 use serde_json::json;
 use std::cell::RefCell;
+// BEGIN HIDDEN
 use tch::{Kind, Tensor};
+// END HIDDEN
 
 const VARIANTS: [&str; 3] = ["with_batch_norm", "without_batch_norm", "with_dropout"];
 
@@ -24,6 +34,7 @@ fn report_path(ctx: &Context, variant: &str) -> std::path::PathBuf {
     ctx.artifact(&format!("ablation/{variant}.json"))
 }
 
+// BEGIN HIDDEN
 fn has_batch_norm(model: &assignment::Model) -> bool {
     model.vs.variables().keys().any(|k| k.ends_with("running_mean"))
 }
@@ -39,7 +50,9 @@ fn dropout_active(model: &assignment::Model, device: tch::Device) -> bool {
     })
 }
 
-/// Public `ablation.runs` and hidden `ablation.variants`.
+// END HIDDEN
+
+/// `ablation.runs`, and the check of what the variants are.
 pub fn runs(ctx: &Context) -> CheckResult {
     let data = ctx.student_data(Some(ctx.profile.ablation_train_examples))?;
     let config = ctx.student_train_config(ctx.profile.ablation_epochs);
@@ -53,10 +66,13 @@ pub fn runs(ctx: &Context) -> CheckResult {
         Ok(a) => a,
         Err(e) => {
             let message = format!("run_ablation returned an error: {e}");
+            // BEGIN HIDDEN
             return Ok(Outcomes::Many(vec![
                 ("ablation.runs", Outcome::fail(message.clone())),
                 ("ablation.variants", Outcome::fail(message)),
             ]));
+            // END HIDDEN
+            // HANDOUT: return Ok(Outcome::fail(message).into());
         }
     };
     let runs = [&ablation.with_batch_norm, &ablation.without_batch_norm, &ablation.with_dropout];
@@ -83,6 +99,7 @@ pub fn runs(ctx: &Context) -> CheckResult {
     }
     .with_details(json!({"reports": reports, "built": built.borrow().len()}));
 
+    // BEGIN HIDDEN
     let mut variant_problems = Vec::new();
     if !has_batch_norm(&ablation.with_batch_norm.model) || dropout_active(&ablation.with_batch_norm.model, device) {
         variant_problems.push("with_batch_norm must be config.model unchanged (BatchNorm, no dropout)".to_string());
@@ -111,8 +128,11 @@ pub fn runs(ctx: &Context) -> CheckResult {
         Outcome::partial(1.0 - variant_problems.len().min(3) as f64 / 3.0, variant_problems.join("; "))
     };
     Ok(Outcomes::Many(vec![("ablation.runs", runs_outcome), ("ablation.variants", variants_outcome)]))
+    // END HIDDEN
+    // HANDOUT: Ok(runs_outcome.into())
 }
 
+// BEGIN HIDDEN
 /// Hidden: each variant's reported accuracy is what the grader measures on the validation split.
 pub fn measured(ctx: &Context) -> CheckResult {
     let (_, validation) = ctx.train_and_validation(None)?;
@@ -122,11 +142,11 @@ pub fn measured(ctx: &Context) -> CheckResult {
         let path = weights_path(ctx, name);
         let names = weights::names(&path)?;
         let norm = if names.iter().any(|n| n.ends_with("running_mean")) {
-            reference::Norm::BatchNorm
+            measure::Norm::BatchNorm
         } else {
-            reference::Norm::Identity
+            measure::Norm::Identity
         };
-        let config = reference::ResNetConfig { norm, ..ctx.model_config() };
+        let config = measure::ResNetConfig { norm, ..ctx.model_config() };
         let (_vs, net) = load_reference(ctx, &path, &config)?;
         let measured = accuracy(ctx, &net, &validation);
         let test_accuracy = accuracy(ctx, &net, &test);
@@ -148,3 +168,4 @@ pub fn measured(ctx: &Context) -> CheckResult {
     };
     Ok(outcome.with_details(serde_json::Value::Object(details)).into())
 }
+// END HIDDEN

@@ -8,7 +8,9 @@
 
 use crate::context::Context;
 use grader::protocol::Outcome;
+// BEGIN HIDDEN
 use std::collections::HashMap;
+// END HIDDEN
 use tch::nn::{ModuleT, VarStore};
 use tch::{Device, Kind, Tensor};
 
@@ -49,6 +51,7 @@ impl Block {
         }
     }
 
+    // BEGIN HIDDEN
     /// The stride sits on this convolution (0-based).
     fn stride_conv(self) -> usize {
         match self {
@@ -63,6 +66,7 @@ impl Block {
             Self::Bottleneck => &[1, 3, 1],
         }
     }
+    // END HIDDEN
 
     /// The notebook's public cases: (case, expected output shape).
     pub fn public_cases(self) -> [(Case, [i64; 4]); 2] {
@@ -78,6 +82,7 @@ impl Block {
         }
     }
 
+    // BEGIN HIDDEN
     /// Smaller cases for numerical comparison: one without and one with a shortcut projection.
     fn numeric_cases(self) -> [Case; 2] {
         match self {
@@ -91,6 +96,7 @@ impl Block {
             ],
         }
     }
+    // END HIDDEN
 
     fn describe(self, c: &Case) -> String {
         match self {
@@ -130,6 +136,7 @@ impl Block {
         }
     }
 
+    // BEGIN HIDDEN
     /// The reference block, on the root of `vs`.
     fn reference(self, vs: &VarStore, c: &Case) -> Box<dyn ModuleT> {
         let p = vs.root();
@@ -156,6 +163,7 @@ impl Block {
             )),
         }
     }
+    // END HIDDEN
 }
 
 fn shape(t: &[i64]) -> String {
@@ -189,6 +197,7 @@ pub fn shape_check(ctx: &Context, block: Block, index: usize) -> Outcome {
     Outcome::pass(format!("{} maps {} to {}", block.describe(&case), shape(&case.input), shape(&expected)))
 }
 
+// BEGIN HIDDEN
 fn described_variables(vs: &VarStore) -> Vec<(String, Vec<i64>)> {
     let mut v: Vec<_> = vs.variables().into_iter().map(|(name, t)| (name, t.size())).collect();
     v.sort();
@@ -578,3 +587,4 @@ mod tests {
         }
     }
 }
+// END HIDDEN

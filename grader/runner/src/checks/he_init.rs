@@ -12,8 +12,10 @@ use serde_json::json;
 use tch::nn::{ModuleT, VarStore};
 use tch::{Device, Kind, Tensor};
 
+// BEGIN HIDDEN
 /// Relative tolerance on variances (covers biased vs unbiased estimators).
 const TOLERANCE: f64 = 5e-3;
+// END HIDDEN
 
 #[derive(Debug, Clone, PartialEq)]
 struct Measured {
@@ -61,10 +63,12 @@ fn as_json(list: &[Measured]) -> serde_json::Value {
     )
 }
 
+// BEGIN HIDDEN
 fn names(list: &[Measured]) -> String {
     let shown: Vec<&str> = list.iter().take(4).map(|m| m.name.as_str()).collect();
     format!("{}{}", shown.join(", "), if list.len() > 4 { ", …" } else { "" })
 }
+// END HIDDEN
 
 fn details(expected: &[Measured], student: &[Measured]) -> serde_json::Value {
     json!({"expected": as_json(expected), "student": as_json(student)})
@@ -91,6 +95,7 @@ pub fn layers(ctx: &Context) -> CheckResult {
     Ok(Outcomes::from(outcome.with_details(details(&expected, &student))))
 }
 
+// BEGIN HIDDEN
 /// Hidden: exactly the grader's layers, with their names, in forward order.
 pub fn order(ctx: &Context) -> CheckResult {
     let (expected, _, student) = measure(ctx);
@@ -155,3 +160,4 @@ pub fn values(ctx: &Context) -> CheckResult {
     };
     Ok(Outcomes::from(outcome.with_details(details(&expected, &student))))
 }
+// END HIDDEN

@@ -36,26 +36,54 @@ pub type CheckFn = fn(&Context) -> CheckResult;
 const IMPLEMENTATIONS: &[(&str, CheckFn)] = &[
     ("basic_block.shape", |c| Ok(blocks::shape_check(c, Basic, 0).into())),
     ("basic_block.shape_downsample", |c| Ok(blocks::shape_check(c, Basic, 1).into())),
+    // BEGIN HIDDEN
     ("basic_block.parameters", |c| Ok(blocks::parameters_check(c, Basic).into())),
+    // END HIDDEN
+    // BEGIN HIDDEN
     ("basic_block.numerics", |c| Ok(blocks::numerics_check(c, Basic).into())),
+    // END HIDDEN
+    // BEGIN HIDDEN
     ("basic_block.skip", |c| Ok(blocks::skip_check(c, Basic).into())),
+    // END HIDDEN
+    // BEGIN HIDDEN
     ("basic_block.gradients", |c| Ok(blocks::gradients_check(c, Basic).into())),
+    // END HIDDEN
+    // BEGIN HIDDEN
     ("basic_block.shape_laws", |c| Ok(blocks::shape_laws_check(c, Basic).into())),
+    // END HIDDEN
     ("bottleneck.shape", |c| Ok(blocks::shape_check(c, Bottleneck, 0).into())),
     ("bottleneck.shape_stride", |c| Ok(blocks::shape_check(c, Bottleneck, 1).into())),
+    // BEGIN HIDDEN
     ("bottleneck.parameters", |c| Ok(blocks::parameters_check(c, Bottleneck).into())),
+    // END HIDDEN
+    // BEGIN HIDDEN
     ("bottleneck.numerics", |c| Ok(blocks::numerics_check(c, Bottleneck).into())),
+    // END HIDDEN
+    // BEGIN HIDDEN
     ("bottleneck.skip", |c| Ok(blocks::skip_check(c, Bottleneck).into())),
+    // END HIDDEN
+    // BEGIN HIDDEN
     ("bottleneck.gradients", |c| Ok(blocks::gradients_check(c, Bottleneck).into())),
+    // END HIDDEN
+    // BEGIN HIDDEN
     ("bottleneck.shape_laws", |c| Ok(blocks::shape_laws_check(c, Bottleneck).into())),
+    // END HIDDEN
     ("he_init.layers", he_init::layers),
+    // BEGIN HIDDEN
     ("he_init.order", he_init::order),
+    // END HIDDEN
+    // BEGIN HIDDEN
     ("he_init.values", he_init::values),
+    // END HIDDEN
     ("training.runs", training::runs),
     ("training.accuracy", training::test_accuracy),
+    // BEGIN HIDDEN
     ("training.reported", training::reported),
+    // END HIDDEN
     ("ablation.runs", ablation::runs),
+    // BEGIN HIDDEN
     ("ablation.measured", ablation::measured),
+    // END HIDDEN
 ];
 
 /// The implementation of check `id`.

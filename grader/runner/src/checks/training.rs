@@ -6,7 +6,7 @@
 //! those weights into the reference ResNet-18 and measure test and validation accuracy themselves.
 
 use super::{CheckResult, Outcomes};
-use crate::context::{Context, grader_model};
+use crate::context::{Context, grader_model, measure};
 use crate::weights;
 use grader::protocol::Outcome;
 use serde_json::json;
@@ -79,21 +79,21 @@ pub fn runs(ctx: &Context) -> CheckResult {
 pub fn load_reference(
     ctx: &Context,
     path: &std::path::Path,
-    config: &reference::ResNetConfig,
-) -> Result<(VarStore, reference::ResNet<reference::BasicBlock>), String> {
+    config: &measure::ResNetConfig,
+) -> Result<(VarStore, measure::ResNet<measure::BasicBlock>), String> {
     if !path.exists() {
         return Err(format!("no trained weights at {}: the training check did not finish", path.display()));
     }
     let mut vs = VarStore::new(ctx.device);
-    let net = reference::resnet18(&vs.root(), config);
+    let net = measure::resnet18(&vs.root(), config);
     weights::load(&mut vs, path)?;
-    reference::train::prepare_variables(&vs, &ctx.reference_train_config());
+    measure::train::prepare_variables(&vs, &ctx.reference_train_config());
     Ok((vs, net))
 }
 
 /// The grader's accuracy of `net` on a split.
-pub fn accuracy(ctx: &Context, net: &dyn tch::nn::ModuleT, data: &reference::Dataset) -> f64 {
-    reference::train::evaluate(net, &data.to_device(ctx.device), &ctx.reference_train_config())
+pub fn accuracy(ctx: &Context, net: &dyn tch::nn::ModuleT, data: &measure::Dataset) -> f64 {
+    measure::train::evaluate(net, &data.to_device(ctx.device), &ctx.reference_train_config())
 }
 
 /// Public: the grader's own test accuracy reaches the profile's threshold.
@@ -110,6 +110,7 @@ pub fn test_accuracy(ctx: &Context) -> CheckResult {
     Ok(Outcomes::from(outcome.with_details(details)))
 }
 
+// BEGIN HIDDEN
 /// The `accuracy` field of a report written by a training check.
 pub fn reported_accuracy(path: &std::path::Path) -> Result<f64, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("no training report at {}: {e}", path.display()))?;
@@ -134,3 +135,4 @@ pub fn reported(ctx: &Context) -> CheckResult {
     };
     Ok(Outcomes::from(outcome.with_details(details)))
 }
+// END HIDDEN

@@ -1,0 +1,173 @@
+//! `grader handout` (`make handout`): what students get — the student crate, a grader with the
+//! public checks only, a Makefile with `setup`, `check` and `submit`, and a README.
+//!
+//! Instructor-only code in the grader's sources sits between `// BEGIN HIDDEN` and `// END HIDDEN`
+//! (`# …` in TOML) and is left out; a `// HANDOUT: <line>` comment becomes `<line>` in the handout
+//! (where the handout needs other code, e.g. measuring with the student's own crate since the
+//! solution is not there). The solution never enters: the student crate is the generated one.
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+
+/// Strips hidden regions of one file; `comment` is the file's line-comment prefix.
+pub fn strip(source: &str, comment: &str, path: &Path) -> Result<String> {
+    let (begin, end, emit) =
+        (format!("{comment} BEGIN HIDDEN"), format!("{comment} END HIDDEN"), format!("{comment} HANDOUT: "));
+    let mut out = String::with_capacity(source.len());
+    let mut open: Option<usize> = None;
+    for (index, line) in source.split_inclusive('\n').enumerate() {
+        let trimmed = line.trim();
+        if trimmed == begin {
+            if let Some(at) = open {
+                bail!("{}:{}: a hidden region starts inside the one opened at line {at}", path.display(), index + 1);
+            }
+            open = Some(index + 1);
+        } else if trimmed == end {
+            if open.take().is_none() {
+                bail!("{}:{}: `{end}` without `{begin}`", path.display(), index + 1);
+            }
+        } else if open.is_none() {
+            match trimmed.strip_prefix(&emit) {
+                Some(code) => {
+                    let indent = &line[..line.len() - line.trim_start().len()];
+                    out.push_str(&format!("{indent}{code}\n"));
+                }
+                None => out.push_str(line),
+            }
+        }
+    }
+    if let Some(at) = open {
+        bail!("{}:{at}: hidden region never closed", path.display());
+    }
+    Ok(out)
+}
+
+/// Instructor-only files (their modules are declared inside hidden regions).
+const INSTRUCTOR_ONLY: [&str; 5] = [
+    "grader/src/assign.rs",
+    "grader/src/handout.rs",
+    "grader/src/commands/assign.rs",
+    "grader/src/commands/autograder.rs",
+    "grader/src/commands/handout.rs",
+];
+
+fn files_under(root: &Path, dir: &str) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut stack = vec![root.join(dir)];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).with_context(|| format!("cannot list {}", d.display()))? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path.strip_prefix(root).expect("inside").to_path_buf());
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The handout's root manifest: the workspace's, with the instructor-only members removed and a
+/// version of its own (so that its packages never share build artifacts with the instructor's).
+fn root_manifest(root: &Path) -> Result<String> {
+    let mut doc: toml_edit::DocumentMut = std::fs::read_to_string(root.join("Cargo.toml"))?.parse()?;
+    let members = toml_edit::Array::from_iter(["student", "grader", "grader/runner"]);
+    doc["workspace"]["members"] = toml_edit::value(members.clone());
+    doc["workspace"]["default-members"] = toml_edit::value(members);
+    let version = doc["workspace"]["package"]["version"].as_str().unwrap_or("0.1.0").to_string();
+    doc["workspace"]["package"]["version"] = toml_edit::value(format!("{version}-handout"));
+    Ok(doc.to_string())
+}
+
+/// Packages of the instructor's workspace that the handout does not have.
+const INSTRUCTOR_PACKAGES: [&str; 2] = ["resnet-lab-solution", "resnet-lab-bench"];
+
+/// The workspace's lockfile without the instructor-only packages (same versions for everything
+/// else, so the handout builds offline and reproducibly).
+fn pruned_lockfile(root: &Path) -> Result<String> {
+    let mut doc: toml_edit::DocumentMut =
+        std::fs::read_to_string(root.join("Cargo.lock")).context("cannot read Cargo.lock")?.parse()?;
+    if let Some(packages) = doc.get_mut("package").and_then(toml_edit::Item::as_array_of_tables_mut) {
+        packages.retain(|p| {
+            !p.get("name").and_then(toml_edit::Item::as_str).is_some_and(|n| INSTRUCTOR_PACKAGES.contains(&n))
+        });
+        for package in packages.iter_mut() {
+            if let Some(deps) = package.get_mut("dependencies").and_then(toml_edit::Item::as_array_mut) {
+                deps.retain(|d| {
+                    !d.as_str()
+                        .is_some_and(|n| INSTRUCTOR_PACKAGES.iter().any(|i| n == *i || n.starts_with(&format!("{i} "))))
+                });
+            }
+        }
+    }
+    Ok(doc.to_string())
+}
+
+/// Writes the handout into `dest` (which must not exist or be empty) and returns its files.
+pub fn write(root: &Path, dest: &Path) -> Result<Vec<PathBuf>> {
+    if dest.exists() && std::fs::read_dir(dest)?.next().is_some() {
+        bail!("{} is not empty; remove it first", dest.display());
+    }
+    let mut written = Vec::new();
+    let mut put = |relative: &str, text: &[u8]| -> Result<()> {
+        let path = dest.join(relative);
+        std::fs::create_dir_all(path.parent().expect("parent"))?;
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        written.push(PathBuf::from(relative));
+        Ok(())
+    };
+    put("Cargo.toml", root_manifest(root)?.as_bytes())?;
+    put("Cargo.lock", pruned_lockfile(root)?.as_bytes())?;
+    for (from, to) in [
+        ("packaging/handout/Makefile", "Makefile"),
+        ("packaging/handout/README.md", "README.md"),
+        ("packaging/handout/gitignore", ".gitignore"),
+        ("scripts/setup.sh", "scripts/setup.sh"),
+        ("build-support/link_libtorch.rs", "build-support/link_libtorch.rs"),
+        ("rustfmt.toml", "rustfmt.toml"),
+    ] {
+        put(to, &std::fs::read(root.join(from)).with_context(|| format!("cannot read {from}"))?)?;
+    }
+    for file in files_under(root, "student")? {
+        let relative = file.display().to_string();
+        if !relative.starts_with("student/target") {
+            put(&relative, &std::fs::read(root.join(&file))?)?;
+        }
+    }
+    let mut grader_files = vec![
+        PathBuf::from("grader/Cargo.toml"),
+        PathBuf::from("grader/build.rs"),
+        PathBuf::from("grader/report.schema.json"),
+        PathBuf::from("grader/runner/Cargo.toml"),
+    ];
+    grader_files.extend(files_under(root, "grader/src")?);
+    grader_files.extend(files_under(root, "grader/runner/src")?);
+    for file in grader_files.into_iter().filter(|f| !INSTRUCTOR_ONLY.contains(&f.to_string_lossy().as_ref())) {
+        let source =
+            std::fs::read_to_string(root.join(&file)).with_context(|| format!("cannot read {}", file.display()))?;
+        let text = match file.extension().and_then(|e| e.to_str()) {
+            Some("rs") => strip(&source, "//", &file)?,
+            Some("toml") => strip(&source, "#", &file)?,
+            _ => source,
+        };
+        put(&file.display().to_string(), text.as_bytes())?;
+    }
+    #[cfg(unix)]
+    std::fs::set_permissions(dest.join("scripts/setup.sh"), std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hidden_regions_go_and_handout_lines_come() {
+        let source = "a\n  // BEGIN HIDDEN\n  secret\n  // END HIDDEN\n  // HANDOUT: public();\nb\n";
+        assert_eq!(strip(source, "//", Path::new("x.rs")).unwrap(), "a\n  public();\nb\n");
+        assert_eq!(strip("x\n# BEGIN HIDDEN\ny\n# END HIDDEN\n", "#", Path::new("C.toml")).unwrap(), "x\n");
+        assert!(strip("// BEGIN HIDDEN\n", "//", Path::new("u.rs")).unwrap_err().to_string().contains("u.rs:1"));
+        assert!(strip("// END HIDDEN\n", "//", Path::new("e.rs")).unwrap_err().to_string().contains("e.rs:1"));
+    }
+}
