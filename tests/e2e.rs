@@ -205,6 +205,41 @@ fn a_looping_and_an_aborting_check_do_not_stop_the_others() {
 }
 
 #[test]
+fn a_block_without_skip_connection_loses_numerics_skip_and_gradient_points() {
+    run_case("skip_missing");
+}
+
+#[test]
+fn a_missing_final_relu_is_named() {
+    run_case("relu_missing_after_add");
+}
+
+#[test]
+fn bottleneck_v1_stride_loses_only_the_numerics_points() {
+    run_case("bottleneck_stride_on_conv1");
+}
+
+#[test]
+fn he_init_with_batchnorm_outputs_loses_the_layer_set_points() {
+    run_case("he_init_includes_batchnorm");
+}
+
+#[test]
+fn he_init_in_training_mode_loses_the_value_points() {
+    run_case("he_init_train_mode");
+}
+
+#[test]
+fn he_init_without_the_linear_layer_is_named() {
+    run_case("he_init_skips_linear");
+}
+
+#[test]
+fn an_ablation_without_variants_loses_the_variant_points() {
+    run_case("ablation_without_variants");
+}
+
+#[test]
 fn every_case_folder_has_a_test() {
     let source = std::fs::read_to_string(root().join("tests/e2e.rs")).unwrap();
     for entry in std::fs::read_dir(root().join("tests/cases")).unwrap() {
