@@ -188,6 +188,22 @@ mod tests {
     }
 
     #[test]
+    fn reports_from_before_the_isolation_field_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = serde_json::json!({
+            "schema_version": 1, "score": 1.0, "max_score": 2.0, "hidden_checks_included": false,
+            "checks": [], "exercises": [], "build": {"ok": true, "duration_s": 0.0, "errors": null},
+            "metadata": {"grader_version": "0.1.0", "git_revision": "x", "profile": "smoke", "device": "cpu",
+                "libtorch": "2.11.0", "seed": 0, "sources_sha256": "h", "crate_path": "/c",
+                "started_at": "t", "finished_at": "t", "duration_s": 1.0}
+        });
+        std::fs::create_dir(dir.path().join("old")).unwrap();
+        std::fs::write(dir.path().join("old/report.json"), report.to_string()).unwrap();
+        let reports = load_reports(dir.path()).unwrap();
+        assert_eq!(reports["old"].metadata.isolation, "");
+    }
+
+    #[test]
     fn an_empty_folder_has_just_the_header_and_points_possible() {
         let csv = grades_csv(&BTreeMap::new());
         assert_eq!(

@@ -126,7 +126,9 @@ pub struct Metadata {
     pub device: String,
     /// The libtorch version the runner links.
     pub libtorch: String,
-    /// How check processes were isolated from the network and the test split.
+    /// How check processes were isolated from the network and the test split (empty in reports
+    /// written before this field existed, which must stay readable for resumed batches).
+    #[serde(default)]
     pub isolation: String,
     /// The seed of the run.
     pub seed: u64,
