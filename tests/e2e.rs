@@ -1,7 +1,8 @@
 //! End-to-end tests: grade sample submissions with the `grader` binary and compare each report
 //! with the expectations written next to the submission (`tests/cases/<name>/case.json`).
 //!
-//! A case holds answer files (`src/*.rs`) laid over a base crate (`solution` or `student`), and
+//! A case names a base crate (`solution` or `student`) and small patches to the solution's answer
+//! files (`replace` → `with`, applied to the file as students would see it, markers removed), and
 //! says, per check, the expected status, score and a fragment of the message the student must
 //! see; every check it does not name must end as `others` says (normally `passed`, full marks).
 //! A mismatch names the case and the check.
@@ -20,6 +21,16 @@ struct Case {
     max_check_seconds: Option<u64>,
     expect: BTreeMap<String, Expect>,
     others: String,
+    #[serde(default)]
+    patches: Vec<Patch>,
+}
+
+/// One change to a solution answer file: the case's mistake.
+#[derive(Debug, Deserialize)]
+struct Patch {
+    file: String,
+    replace: String,
+    with: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -40,19 +51,36 @@ fn copy_tree(from: &Path, to: &Path) {
         let target = to.join(entry.file_name());
         if entry.file_type().unwrap().is_dir() {
             copy_tree(&entry.path(), &target);
-        } else if entry.file_name() != ".keep" {
+        } else {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
 }
 
-/// Lays the case's answer files over its base crate in a temporary folder.
+/// A solution file without its `// BEGIN SOLUTION` / `// END SOLUTION` marker lines.
+fn solved(file: &str) -> String {
+    let text = std::fs::read_to_string(root().join("solution").join(file)).unwrap();
+    text.split_inclusive('\n')
+        .filter(|l| !matches!(l.trim(), "// BEGIN SOLUTION" | "// BEGIN SOLUTION NO PROMPT" | "// END SOLUTION"))
+        .collect()
+}
+
+/// The base crate with the case's patched answer files, in a temporary folder.
 fn stage(name: &str, case: &Case) -> tempfile::TempDir {
     let dir = tempfile::Builder::new().prefix(&format!("case-{name}-")).tempdir().unwrap();
     let base = root().join(&case.base);
     std::fs::copy(base.join("Cargo.toml"), dir.path().join("Cargo.toml")).unwrap();
     copy_tree(&base.join("src"), &dir.path().join("src"));
-    copy_tree(&root().join("tests/cases").join(name).join("src"), &dir.path().join("src"));
+    for patch in &case.patches {
+        let text = solved(&patch.file);
+        assert_eq!(
+            text.matches(&patch.replace).count(),
+            1,
+            "case {name}: the text to replace in {} is not in the solution exactly once",
+            patch.file
+        );
+        std::fs::write(dir.path().join(&patch.file), text.replace(&patch.replace, &patch.with)).unwrap();
+    }
     dir
 }
 
