@@ -74,27 +74,39 @@ pub fn nonce() -> String {
     hex::encode(bytes)
 }
 
-fn tail(bytes: &[u8]) -> String {
-    let start = bytes.len().saturating_sub(OUTPUT_TAIL);
-    let text = String::from_utf8_lossy(&bytes[start..]).into_owned();
-    if start > 0 { format!("[… {start} bytes cut …]\n{text}") } else { text }
+/// The last bytes a child wrote to one stream, and how many it wrote in all.
+#[derive(Default)]
+struct StreamTail {
+    kept: Vec<u8>,
+    total: usize,
 }
 
-/// Reads all of `reader` in a thread, keeping the last `OUTPUT_TAIL` bytes.
-fn drain(mut reader: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+impl StreamTail {
+    /// The last `OUTPUT_TAIL` bytes as text, preceded by a marker saying how many bytes were cut.
+    fn into_text(self) -> String {
+        let start = self.kept.len().saturating_sub(OUTPUT_TAIL);
+        let text = String::from_utf8_lossy(&self.kept[start..]).into_owned();
+        let cut = self.total - (self.kept.len() - start);
+        if cut > 0 { format!("[… {cut} bytes cut …]\n{text}") } else { text }
+    }
+}
+
+/// Reads all of `reader` in a thread, keeping the last `OUTPUT_TAIL` bytes and counting the rest.
+fn drain(mut reader: impl Read + Send + 'static) -> std::thread::JoinHandle<StreamTail> {
     std::thread::spawn(move || {
-        let mut kept = Vec::new();
+        let mut tail = StreamTail::default();
         let mut buffer = [0u8; 8192];
         while let Ok(n) = reader.read(&mut buffer) {
             if n == 0 {
                 break;
             }
-            kept.extend_from_slice(&buffer[..n]);
-            if kept.len() > 2 * OUTPUT_TAIL {
-                kept.drain(..kept.len() - OUTPUT_TAIL);
+            tail.total += n;
+            tail.kept.extend_from_slice(&buffer[..n]);
+            if tail.kept.len() > 2 * OUTPUT_TAIL {
+                tail.kept.drain(..tail.kept.len() - OUTPUT_TAIL);
             }
         }
-        kept
+        tail
     })
 }
 
@@ -244,8 +256,8 @@ fn run_once(
         messages,
         forged,
         exit,
-        stdout: tail(&join_within(stdout, Duration::from_secs(2)).unwrap_or_default()),
-        stderr: tail(&join_within(stderr, Duration::from_secs(2)).unwrap_or_default()),
+        stdout: join_within(stdout, Duration::from_secs(2)).unwrap_or_default().into_text(),
+        stderr: join_within(stderr, Duration::from_secs(2)).unwrap_or_default().into_text(),
         duration,
         isolated,
     })
@@ -338,6 +350,13 @@ mod tests {
     #[test]
     fn huge_output_is_bounded() {
         let run = sh("head -c 5000000 /dev/zero | tr '\\0' a", LIMITS);
-        assert!(run.stdout.len() < 3 * OUTPUT_TAIL && run.stdout.contains("bytes cut"));
+        let cut = 5_000_000 - OUTPUT_TAIL;
+        assert!(
+            run.stdout.starts_with(&format!("[… {cut} bytes cut …]\n")),
+            "{}",
+            run.stdout.chars().take(80).collect::<String>()
+        );
+        assert!(run.stdout.ends_with(&"a".repeat(OUTPUT_TAIL)));
+        assert_eq!(run.stdout.len(), format!("[… {cut} bytes cut …]\n").len() + OUTPUT_TAIL);
     }
 }
