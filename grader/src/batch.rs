@@ -300,7 +300,8 @@ pub fn run(options: &BatchOptions) -> Result<BatchOutcome> {
         let folder = options.out.join(&submission.student);
         std::fs::create_dir_all(&folder)?;
         let _ = std::fs::remove_file(folder.join(KEY_FILE));
-        let grading = GradeOptions { progress: false, ..options.grading.clone() };
+        let private = vec![options.submissions.clone(), options.out.clone()];
+        let grading = GradeOptions { progress: false, private, ..options.grading.clone() };
         finish(staged, prepared, &grading, &folder)?;
         gradebook::write_atomic(&folder.join(KEY_FILE), key)?;
         gradebook::write(&options.out)?;

@@ -29,7 +29,7 @@ pub struct GradeOptions {
     pub hidden: bool,
     /// Only these checks (and what they need); empty = all selected by `hidden`.
     pub only: Vec<String>,
-    /// Where `report.json` and the scratch folder go.
+    /// Where `report.json` (and `build.log`) go.
     pub out_dir: PathBuf,
     /// Seed for everything random.
     pub seed: u64,
@@ -41,6 +41,9 @@ pub struct GradeOptions {
     pub progress: bool,
     /// Caps every check's time limit (tests, impatient instructors).
     pub max_check_seconds: Option<u64>,
+    /// Folders no check process may see, beyond the grader's own sources and `out_dir` (a batch
+    /// hides its submissions and output folders, so that one student cannot read another's work).
+    pub private: Vec<PathBuf>,
 }
 
 /// The checks to run, in catalog order: the selection plus everything it depends on.
@@ -195,6 +198,8 @@ struct Session<'a> {
     options: &'a GradeOptions,
     scratch: PathBuf,
     workdir: PathBuf,
+    /// Folders hidden from every check process (see [`hidden_folders`]).
+    hidden: Vec<PathBuf>,
 }
 
 impl Session<'_> {
@@ -219,14 +224,12 @@ impl Session<'_> {
     /// Starts one check process; `test_split` says whether it may read the test split (only
     /// checks that run no student code do).
     fn spawn(&self, check: &str, limits: Limits, test_split: bool) -> Result<ChildRun> {
-        let hide = match (&self.options.data, test_split) {
-            (Some(data), false) => {
-                let test = crate::data_dir::batches_dir(data).join("test_batch.bin");
-                test.canonicalize().map(|t| vec![t]).unwrap_or_default()
-            }
-            _ => Vec::new(),
-        };
-        let isolation = sandbox::Isolation { hide };
+        let mut hide = self.hidden.clone();
+        if let (Some(data), false) = (&self.options.data, test_split) {
+            let test = crate::data_dir::batches_dir(data).join("test_batch.bin");
+            hide.extend(test.canonicalize());
+        }
+        let isolation = sandbox::Isolation { hide, writable: vec![self.scratch.clone()] };
         let run = sandbox::run_child(
             &self.runner,
             &self.request(check).to_args(),
@@ -418,10 +421,13 @@ pub fn grade_prepared(options: &GradeOptions, prepared: Prepared) -> Result<Repo
         .canonicalize()
         .with_context(|| format!("the crate {} does not exist", options.crate_dir.display()))?;
     let checks = plan(options.hidden, &options.only)?;
-    let scratch = options.out_dir.join("scratch");
-    if scratch.exists() {
-        std::fs::remove_dir_all(&scratch).with_context(|| format!("cannot clear {}", scratch.display()))?;
-    }
+    std::fs::create_dir_all(&options.out_dir)?;
+    // Outside every folder that is hidden from the checks, and the only place they may write.
+    let scratch_dir = tempfile::Builder::new()
+        .prefix("resnet-lab-scratch-")
+        .tempdir()
+        .context("cannot create a scratch folder in the temporary directory")?;
+    let scratch = scratch_dir.path().canonicalize()?;
     let workdir = scratch.join("work");
     std::fs::create_dir_all(&workdir)?;
     for sub in ["training", "ablation"] {
@@ -441,7 +447,9 @@ pub fn grade_prepared(options: &GradeOptions, prepared: Prepared) -> Result<Repo
     let (mut device, mut libtorch) = ("none (the crate did not compile)".to_string(), "unknown".to_string());
     let mut isolation = "none (nothing ran)".to_string();
     if let Some(runner) = runner {
+        let hidden = hidden_folders(options, &[&runner, &scratch]);
         let session = Session {
+            hidden,
             runner,
             planned: checks.clone(),
             isolated: std::cell::Cell::new(true),
@@ -498,7 +506,7 @@ pub fn grade_prepared(options: &GradeOptions, prepared: Prepared) -> Result<Repo
             }
         }
         isolation = if session.isolated.get() {
-            "each check process had no network; processes running student code could not read the test split"
+            "each check process had no network and a read-only file system (writable: its scratch folder; hidden: the grader's sources, the solution, reports, other submissions); processes running student code could not read the test split"
                 .to_string()
         } else {
             "none: namespaces need root or CAP_SYS_ADMIN; check processes shared the network and file system"
@@ -526,12 +534,31 @@ pub fn grade_prepared(options: &GradeOptions, prepared: Prepared) -> Result<Repo
         started_at,
         duration_s: started.elapsed().as_secs_f64(),
     };
-    let report = assemble(options, results, build, facts);
-    if scratch.exists() {
-        // Trained weights are large; the report holds what matters.
-        let _ = std::fs::remove_dir_all(&scratch);
-    }
-    Ok(report)
+    // Dropping the scratch folder removes the trained weights: the report holds what matters.
+    drop(scratch_dir);
+    Ok(assemble(options, results, build, facts))
+}
+
+/// The folders no check process may see: the grader's sources and the reference solution (hidden
+/// checks and answers), the report folder and `options.private` — except any folder holding one of
+/// `needed` (the runner, the scratch folder) or the data, which the checks must reach.
+fn hidden_folders(options: &GradeOptions, needed: &[&Path]) -> Vec<PathBuf> {
+    let mut folders: Vec<PathBuf> = Workspace::locate()
+        .map(|w| ["solution", "grader", "tests"].iter().map(|d| w.root.join(d)).collect())
+        .unwrap_or_default();
+    folders.push(options.out_dir.clone());
+    folders.extend(options.private.iter().cloned());
+    let needed: Vec<PathBuf> = needed
+        .iter()
+        .map(|p| p.to_path_buf())
+        .chain(options.data.clone())
+        .filter_map(|p| p.canonicalize().ok())
+        .collect();
+    folders
+        .into_iter()
+        .filter_map(|f| f.canonicalize().ok())
+        .filter(|f| !needed.iter().any(|n| n.starts_with(f)))
+        .collect()
 }
 
 #[cfg(test)]

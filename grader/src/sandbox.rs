@@ -30,11 +30,117 @@ pub struct Limits {
 
 /// Namespaces for a check process, where the grader may create them (root or CAP_SYS_ADMIN): a
 /// network namespace of its own (no network at all, not even the host's loopback), and a mount
-/// namespace in which each of `hide` reads as an empty file (`/dev/null` bound over it).
+/// namespace in which the whole file system is read-only except `writable`, each file of `hide`
+/// reads as empty (`/dev/null` bound over it) and each folder of `hide` as an empty, read-only
+/// folder.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Isolation {
-    /// Files to hide from the process (the CIFAR test split).
+    /// Files and folders to hide from the process (the CIFAR test split, the grader's sources,
+    /// the other submissions and reports).
     pub hide: Vec<std::path::PathBuf>,
+    /// The only folders the process may write to (its scratch folder).
+    pub writable: Vec<std::path::PathBuf>,
+}
+
+/// `struct mount_attr` of `mount_setattr(2)` (Linux 5.12).
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+const MOUNT_ATTR_RDONLY: u64 = 0x1;
+const AT_RECURSIVE: libc::c_int = 0x8000;
+
+/// Sets or clears read-only on the mount at `path` (and every mount below it with `recursive`).
+/// Async-signal-safe: a bare syscall.
+fn set_read_only(path: &std::ffi::CStr, read_only: bool, recursive: bool) -> std::io::Result<()> {
+    let attr = MountAttr {
+        attr_set: if read_only { MOUNT_ATTR_RDONLY } else { 0 },
+        attr_clr: if read_only { 0 } else { MOUNT_ATTR_RDONLY },
+        propagation: 0,
+        userns_fd: 0,
+    };
+    let flags = if recursive { AT_RECURSIVE } else { 0 };
+    // SAFETY: valid NUL-terminated path and a properly sized, initialized struct.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            flags,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if rc != 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) }
+}
+
+/// The namespace set-up of [`Isolation`], prepared before `fork` (no allocation after it).
+struct MountPlan {
+    root: std::ffi::CString,
+    dev_null: std::ffi::CString,
+    tmpfs: std::ffi::CString,
+    empty_options: std::ffi::CString,
+    hidden_files: Vec<std::ffi::CString>,
+    hidden_dirs: Vec<std::ffi::CString>,
+    writable: Vec<std::ffi::CString>,
+}
+
+impl MountPlan {
+    fn new(isolation: &Isolation) -> std::io::Result<Self> {
+        let c = |p: &Path| {
+            std::ffi::CString::new(p.as_os_str().as_encoded_bytes())
+                .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))
+        };
+        let existing = |p: &&std::path::PathBuf| p.exists();
+        let (dirs, files): (Vec<_>, Vec<_>) = isolation.hide.iter().filter(existing).partition(|p| p.is_dir());
+        Ok(MountPlan {
+            root: c(Path::new("/"))?,
+            dev_null: c(Path::new("/dev/null"))?,
+            tmpfs: c(Path::new("tmpfs"))?,
+            empty_options: c(Path::new("size=4k,mode=0555"))?,
+            hidden_files: files.into_iter().map(|p| c(p)).collect::<std::io::Result<_>>()?,
+            hidden_dirs: dirs.into_iter().map(|p| c(p)).collect::<std::io::Result<_>>()?,
+            writable: isolation.writable.iter().filter(existing).map(|p| c(p)).collect::<std::io::Result<_>>()?,
+        })
+    }
+
+    /// Runs in the child between `fork` and `exec`: only async-signal-safe calls.
+    fn apply(&self) -> std::io::Result<()> {
+        let check = |rc: libc::c_int| if rc != 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) };
+        let null = std::ptr::null::<libc::c_char>();
+        // SAFETY: plain syscalls with valid NUL-terminated strings.
+        unsafe {
+            check(libc::unshare(libc::CLONE_NEWNET | libc::CLONE_NEWNS))?;
+            // Keep our mounts to ourselves.
+            check(libc::mount(null, self.root.as_ptr(), null, libc::MS_REC | libc::MS_PRIVATE, std::ptr::null()))?;
+            // Each writable folder becomes a mount of its own, so that it can stay writable.
+            for path in &self.writable {
+                check(libc::mount(path.as_ptr(), path.as_ptr(), null, libc::MS_BIND | libc::MS_REC, std::ptr::null()))?;
+            }
+            set_read_only(&self.root, true, true)?;
+            for path in &self.writable {
+                set_read_only(path, false, false)?;
+            }
+            for path in &self.hidden_files {
+                check(libc::mount(self.dev_null.as_ptr(), path.as_ptr(), null, libc::MS_BIND, std::ptr::null()))?;
+            }
+            for path in &self.hidden_dirs {
+                let flags = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+                check(libc::mount(
+                    self.tmpfs.as_ptr(),
+                    path.as_ptr(),
+                    self.tmpfs.as_ptr(),
+                    flags,
+                    self.empty_options.as_ptr().cast(),
+                ))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// How the child process ended.
@@ -152,42 +258,14 @@ fn run_once(
     let writer_fd = std::os::fd::AsRawFd::as_raw_fd(&result_writer);
     let memory = limits.memory_bytes;
     let processes = limits.processes;
-    // Everything the namespace setup needs is allocated before fork.
-    let c = |p: &Path| {
-        std::ffi::CString::new(p.as_os_str().as_encoded_bytes())
-            .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))
-    };
-    let hide: Option<Vec<std::ffi::CString>> = match isolation {
-        Some(i) => Some(i.hide.iter().map(|p| c(p)).collect::<std::io::Result<_>>()?),
-        None => None,
-    };
-    let (root, dev_null) = (c(Path::new("/"))?, c(Path::new("/dev/null"))?);
-    let isolated = hide.is_some();
+    // Everything the namespace set-up needs is allocated before fork.
+    let plan = isolation.map(MountPlan::new).transpose()?;
+    let isolated = plan.is_some();
     // SAFETY: only async-signal-safe libc calls between fork and exec.
     unsafe {
         command.pre_exec(move || {
-            if let Some(hide) = &hide {
-                if libc::unshare(libc::CLONE_NEWNET | libc::CLONE_NEWNS) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                // Keep our mounts to ourselves, then cover each hidden file.
-                if libc::mount(
-                    std::ptr::null(),
-                    root.as_ptr(),
-                    std::ptr::null(),
-                    libc::MS_REC | libc::MS_PRIVATE,
-                    std::ptr::null(),
-                ) != 0
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
-                for path in hide {
-                    if libc::mount(dev_null.as_ptr(), path.as_ptr(), std::ptr::null(), libc::MS_BIND, std::ptr::null())
-                        != 0
-                    {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
+            if let Some(plan) = &plan {
+                plan.apply()?;
             }
             if libc::setpgid(0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
@@ -322,29 +400,45 @@ mod tests {
     }
 
     #[test]
-    fn isolated_children_have_no_network_and_do_not_see_hidden_files() {
+    fn isolated_children_have_no_network_see_no_hidden_paths_and_write_only_their_scratch() {
         let dir = tempfile::tempdir().unwrap();
         let secret = dir.path().join("test_batch.bin");
         std::fs::write(&secret, "the test split").unwrap();
+        let sources = dir.path().join("grader-src");
+        std::fs::create_dir(&sources).unwrap();
+        std::fs::write(sources.join("hidden.rs"), "fn answer() {}").unwrap();
+        let (scratch, report) = (dir.path().join("scratch"), dir.path().join("report.json"));
+        std::fs::create_dir(&scratch).unwrap();
+        std::fs::write(&report, "{}").unwrap();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
+        let (secret_path, sources_path, scratch_path, report_path) =
+            (secret.display(), sources.display(), scratch.display(), report.display());
         let script = format!(
-            "cat {} > /dev/null && echo read:$(wc -c < {}); python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", {port}), timeout=2)' 2>/dev/null && echo connected || echo no-network",
-            secret.display(),
-            secret.display()
+            "echo read:$(cat {secret_path} | wc -c); echo listed:$(ls -A {sources_path} | wc -l); \
+             echo forged > {report_path} 2>/dev/null && echo report-written; \
+             echo mine > {scratch_path}/weights && echo scratch-written; \
+             python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", {port}), timeout=2)' 2>/dev/null && echo connected || echo no-network"
         );
         let args = vec!["-c".to_string(), script];
-        let isolation = Isolation { hide: vec![secret.clone()] };
+        let isolation = Isolation { hide: vec![secret.clone(), sources.clone()], writable: vec![scratch.clone()] };
         let run = run_child(Path::new("/bin/sh"), &args, Path::new("/tmp"), &[], LIMITS, Some(&isolation)).unwrap();
+        assert!(run.stdout.contains("scratch-written"), "{}", run.stdout);
         if run.isolated {
-            assert!(run.stdout.contains("read:0") && run.stdout.contains("no-network"), "{}", run.stdout);
+            for expected in ["read:0", "listed:0", "no-network"] {
+                assert!(run.stdout.contains(expected), "{expected} missing from {}", run.stdout);
+            }
+            assert!(!run.stdout.contains("report-written"), "{}", run.stdout);
+            assert_eq!(std::fs::read_to_string(&report).unwrap(), "{}");
         } else {
             // No permission for namespaces here (not root): the fallback still runs the child.
             eprintln!("namespaces unavailable here; checked the fallback only");
             assert!(run.stdout.contains("read:14") && run.stdout.contains("connected"), "{}", run.stdout);
         }
-        // The file is intact outside.
+        // Everything is intact outside; the scratch folder got its file.
         assert_eq!(std::fs::read_to_string(&secret).unwrap(), "the test split");
+        assert_eq!(std::fs::read_to_string(sources.join("hidden.rs")).unwrap(), "fn answer() {}");
+        assert_eq!(std::fs::read_to_string(scratch.join("weights")).unwrap(), "mine\n");
     }
 
     #[test]
