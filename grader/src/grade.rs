@@ -46,18 +46,22 @@ pub struct GradeOptions {
     pub private: Vec<PathBuf>,
 }
 
-/// The checks to run, in catalog order: the selection plus everything it depends on.
+/// The checks to run, in catalog order: the selection plus everything it depends on. `only` names
+/// checks (`he_init.values`) or whole exercises (`he_init`: its checks selected by `hidden`).
 pub fn plan(hidden: bool, only: &[String]) -> Result<Vec<&'static Check>> {
+    let mut wanted: Vec<&str> = Vec::new();
     for id in only {
-        if catalog::find(id).is_none() {
-            bail!("there is no check {id:?}; `grader list` shows them");
+        match (catalog::find(id), Exercise::ALL.iter().find(|e| e.id() == id)) {
+            (Some(check), _) => wanted.push(check.id),
+            (None, Some(&exercise)) => {
+                wanted.extend(catalog::selected(hidden).filter(|c| c.exercise == exercise).map(|c| c.id))
+            }
+            (None, None) => bail!("there is no check or exercise {id:?}; `grader list` shows them"),
         }
     }
-    let mut wanted: Vec<&str> = if only.is_empty() {
-        catalog::selected(hidden).map(|c| c.id).collect()
-    } else {
-        only.iter().map(String::as_str).collect()
-    };
+    if only.is_empty() {
+        wanted = catalog::selected(hidden).map(|c| c.id).collect();
+    }
     let mut i = 0;
     while i < wanted.len() {
         let check = catalog::find(wanted[i]).expect("known");
@@ -570,6 +574,9 @@ mod tests {
     fn plans_add_dependencies_and_keep_catalog_order() {
         let ids: Vec<&str> = plan(false, &["training.reported".to_string()]).unwrap().iter().map(|c| c.id).collect();
         assert_eq!(ids, ["training.runs", "training.reported"]);
+        let exercise: Vec<&str> = plan(true, &["he_init".to_string()]).unwrap().iter().map(|c| c.id).collect();
+        assert_eq!(exercise, ["he_init.layers", "he_init.order", "he_init.values"]);
+        assert!(plan(true, &["he_unit".to_string()]).unwrap_err().to_string().contains("no check or exercise"));
         let ids: Vec<&str> = plan(false, &["ablation.variants".to_string()]).unwrap().iter().map(|c| c.id).collect();
         assert_eq!(ids, ["ablation.runs", "ablation.variants"]);
         assert!(plan(false, &[]).unwrap().iter().all(|c| c.visibility == catalog::Visibility::Public));

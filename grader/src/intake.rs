@@ -80,7 +80,7 @@ pub fn read_zip(bytes: &[u8], limits: &IntakeLimits) -> Result<Files, String> {
         let declared = entry.size();
         if declared > limits.max_file_bytes {
             return Err(format!(
-                "`{name}` unpacks to {declared} bytes; the limit per file is {}",
+                "`{name}` unpacks to {declared} bytes; the limit per file is {} (submit only the answer files: `make submit` packs them)",
                 limits.max_file_bytes
             ));
         }

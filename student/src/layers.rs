@@ -45,6 +45,11 @@ impl Conv2d {
     pub fn new(p: &nn::Path, in_channels: i64, out_channels: i64, kernel: i64, stride: i64, padding: i64) -> Self {
         let config =
             nn::ConvConfig { stride, padding, bias: false, ws_init: KAIMING_NORMAL_FAN_OUT, ..Default::default() };
+        Self::with_config(p, in_channels, out_channels, kernel, config)
+    }
+
+    /// A `kernel`×`kernel` convolution with any tch configuration (bias, groups, dilation, init).
+    pub fn with_config(p: &nn::Path, in_channels: i64, out_channels: i64, kernel: i64, config: nn::ConvConfig) -> Self {
         Self { name: full_name(p), inner: nn::conv2d(p, in_channels, out_channels, kernel, config) }
     }
 

@@ -13,7 +13,7 @@ pub struct GradingArgs {
     /// The CIFAR-10 folder (cifar-10-batches-bin) for the full profile.
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Run only these checks (and the checks they need); repeatable.
+    /// Run only these checks or exercises (and the checks they need); repeatable.
     #[arg(long = "only", value_name = "CHECK_ID")]
     pub only: Vec<String>,
     /// Seed for data, initialization and training.

@@ -43,11 +43,33 @@ pub fn validate_history(report: &assignment::TrainingReport, epochs: usize) -> R
 }
 
 /// Public: trains and returns a valid history; keeps the weights for the measuring checks.
+/// Counts the examples a network sees in training and in evaluation mode.
+#[derive(Debug)]
+struct ModeSpy {
+    inner: Box<dyn tch::nn::ModuleT>,
+    evaluated: std::sync::Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl tch::nn::ModuleT for ModeSpy {
+    fn forward_t(&self, xs: &tch::Tensor, train: bool) -> tch::Tensor {
+        if !train {
+            self.evaluated.fetch_add(xs.size().first().copied().unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+        }
+        self.inner.forward_t(xs, train)
+    }
+}
+
+/// Share of the points of `training.runs` kept when validation never ran in evaluation mode.
+const WITHOUT_EVALUATION_MODE: f64 = 1.0 / 3.0;
+
 pub fn runs(ctx: &Context) -> CheckResult {
     let data = ctx.student_data(None)?;
     let config = ctx.student_train_config(ctx.profile.epochs);
     tch::manual_seed(ctx.request.seed as i64);
-    let mut model = grader_model(&config.model, ctx.device);
+    let evaluated = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let assignment::Model { vs, net, config: model_config } = grader_model(&config.model, ctx.device);
+    let spy = ModeSpy { inner: net, evaluated: evaluated.clone() };
+    let mut model = assignment::Model { vs, net: Box::new(spy), config: model_config };
     let initial: Vec<tch::Tensor> = model.vs.trainable_variables().iter().map(|t| t.detach().copy()).collect();
     let started = std::time::Instant::now();
     let report = match assignment::train_resnet18(&mut model, &data, &config) {
@@ -62,10 +84,21 @@ pub fn runs(ctx: &Context) -> CheckResult {
     let trained = model.vs.trainable_variables();
     let unchanged = trained.len() == initial.len()
         && trained.iter().zip(&initial).all(|(now, before)| now.to_device(before.device()).equal(before));
+    // Every epoch's validation accuracy must come from evaluation mode (BatchNorm's running
+    // statistics, no dropout): at least one pass over the validation split per epoch.
+    let evaluated = evaluated.load(std::sync::atomic::Ordering::Relaxed);
+    let wanted = data.validation.len() * config.epochs as i64;
     let outcome = match validate_history(&report, config.epochs) {
         _ if unchanged => {
             Outcome::fail("the model's weights did not change: train_resnet18 must train the model it receives")
         }
+        Ok(()) if evaluated < wanted => Outcome::partial(
+            WITHOUT_EVALUATION_MODE,
+            format!(
+                "the validation split was evaluated in evaluation mode for {evaluated} examples, not {wanted} ({} per epoch): measure validation accuracy with `evaluate(..)` or `forward_t(.., false)` so that BatchNorm uses its running statistics",
+                data.validation.len()
+            ),
+        ),
         Ok(()) => Outcome::pass(format!(
             "trained {} epochs in {seconds:.1} s; reported {:.1}% validation accuracy",
             config.epochs, report.accuracy

@@ -1,0 +1,367 @@
+//! The corpus: every submission of `tests/cases` (correct ones, the mistakes students make, and
+//! hostile ones), zipped by `scripts/corpus.py` and graded the way an instructor grades a course —
+//! `grader batch`, hidden checks included, smoke profile — then compared with the expectations
+//! written next to each submission. One batch per check selection (most mistakes only need their
+//! exercise's checks) shares one build directory, which keeps the corpus within CI's budget.
+//!
+//! `case.json` says, per check, the expected status, score (a number or `[low, high]`) and a
+//! fragment of the message the student must see; every check it does not name must end as
+//! `others` says (`passed` means full marks). `row` says what the gradebook's row must say
+//! (status and a fragment of the reason). Cases marked `needs_isolation` prove what the sandbox's
+//! namespaces prevent; where the grader may not create namespaces they are reported as skipped.
+//!
+//! Beyond the expectations, the test proves that no submission changed anything outside its
+//! scratch folder: the grader's sources, other reports, the gradebook, marker files that build
+//! scripts, proc macros or pre-main code would write, and leftover processes.
+
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+#[derive(Debug, Deserialize)]
+struct Case {
+    description: String,
+    #[serde(default)]
+    only: Vec<String>,
+    #[serde(default)]
+    needs_isolation: bool,
+    expect: BTreeMap<String, Expect>,
+    others: String,
+    #[serde(default)]
+    row: Option<Row>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Expect {
+    status: String,
+    score: Option<Score>,
+    message: Option<String>,
+}
+
+/// An exact score or an inclusive range.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Score {
+    Exact(f64),
+    Range([f64; 2]),
+}
+
+impl Score {
+    fn admits(&self, score: f64) -> bool {
+        match *self {
+            Score::Exact(want) => (want - score).abs() < 1e-9,
+            Score::Range([low, high]) => (low - 1e-9..=high + 1e-9).contains(&score),
+        }
+    }
+}
+
+/// What the gradebook row must say.
+#[derive(Debug, Deserialize)]
+struct Row {
+    status: String,
+    reason: Option<String>,
+}
+
+/// Files the hostile cases would write if they could escape (see the case files).
+const MARKERS: [&str; 4] = [
+    "/tmp/resnet-lab-corpus-build-rs",
+    "/tmp/resnet-lab-corpus-proc-macro",
+    "/tmp/resnet-lab-corpus-before-main",
+    "/tmp/resnet-lab-corpus-zip-slip.rs",
+];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn load_cases() -> BTreeMap<String, Case> {
+    let mut cases = BTreeMap::new();
+    for entry in std::fs::read_dir(root().join("tests/cases")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        let path = root().join("tests/cases").join(&name).join("case.json");
+        let case = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        cases.insert(name, case);
+    }
+    cases
+}
+
+fn group_of(case: &Case) -> String {
+    if case.only.is_empty() { "all".to_string() } else { case.only.join("-") }
+}
+
+/// Every file under `dir` with its bytes (to prove a folder was not written to).
+fn digest(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut all = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                all.push((path.clone(), std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    all.sort();
+    all
+}
+
+/// Whether this machine lets the grader create namespaces for check processes.
+fn namespaces_available() -> bool {
+    let limits =
+        grader::sandbox::Limits { time: std::time::Duration::from_secs(10), memory_bytes: None, processes: 64 };
+    let isolation = grader::sandbox::Isolation::default();
+    grader::sandbox::run_child(Path::new("/bin/true"), &[], Path::new("/"), &[], limits, Some(&isolation))
+        .map(|run| run.isolated)
+        .unwrap_or(false)
+}
+
+/// grades.csv as student → (status, reason).
+fn gradebook_rows(out: &Path) -> BTreeMap<String, (String, String)> {
+    let mut reader = std::fs::read_to_string(out.join("grades.csv")).unwrap();
+    reader.push('\n');
+    let mut rows = BTreeMap::new();
+    for line in reader.lines().skip(2).filter(|l| !l.is_empty()) {
+        let fields = split_csv(line);
+        rows.insert(fields[0].clone(), (fields[8].clone(), fields[9].clone()));
+    }
+    rows
+}
+
+fn split_csv(line: &str) -> Vec<String> {
+    let (mut fields, mut field, mut quoted, mut chars) = (Vec::new(), String::new(), false, line.chars().peekable());
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(std::mem::take(&mut field)),
+            _ => field.push(c),
+        }
+    }
+    fields.push(field);
+    fields
+}
+
+/// Compares a report with the case's expectations and returns every mismatch.
+fn mismatches(name: &str, case: &Case, report: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let schema: Value = serde_json::from_str(grader::schema::REPORT_SCHEMA).unwrap();
+    for violation in grader::schema::validate(report, &schema) {
+        problems.push(format!("{name}: report.json violates the schema: {violation}"));
+    }
+    let checks = report["checks"].as_array().unwrap();
+    for id in case.expect.keys() {
+        if !checks.iter().any(|c| c["id"] == id.as_str()) {
+            problems.push(format!("{name}: {id} did not run"));
+        }
+    }
+    for check in checks {
+        let id = check["id"].as_str().unwrap();
+        let (status, score, message) =
+            (check["status"].as_str().unwrap(), check["score"].as_f64().unwrap(), check["message"].as_str().unwrap());
+        match case.expect.get(id) {
+            Some(expect) => {
+                if status != expect.status {
+                    problems.push(format!("{name}: {id} is {status}, expected {} ({message})", expect.status));
+                }
+                if let Some(want) = expect.score.as_ref().filter(|w| !w.admits(score)) {
+                    problems.push(format!("{name}: {id} scored {score}, expected {want:?} ({message})"));
+                }
+                if let Some(fragment) = expect.message.as_deref().filter(|f| !message.contains(f)) {
+                    problems.push(format!("{name}: {id} says {message:?}, which lacks {fragment:?}"));
+                }
+            }
+            None => {
+                let full = check["max_score"].as_f64().unwrap();
+                if status != case.others || (case.others == "passed" && score != full) {
+                    problems.push(format!(
+                        "{name}: {id} is {status} ({score}/{full}), expected {}: {message}",
+                        case.others
+                    ));
+                }
+            }
+        }
+    }
+    // What the student sees must never include the grader's or the solution's sources.
+    let text = report.to_string();
+    for secret in ["BEGIN SOLUTION", "BEGIN HIDDEN", "pub const CHECKS"] {
+        if text.contains(secret) {
+            problems.push(format!("{name}: the report contains {secret:?}"));
+        }
+    }
+    problems
+}
+
+/// The stable part of a report: what each check concluded, not how long it took or what it measured.
+fn shape(report: &Value) -> Value {
+    let checks: Vec<Value> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| serde_json::json!({"id": c["id"], "exercise": c["exercise"], "status": c["status"], "score": c["score"], "max_score": c["max_score"], "visibility": c["visibility"]}))
+        .collect();
+    serde_json::json!({
+        "schema_version": report["schema_version"],
+        "score": report["score"],
+        "max_score": report["max_score"],
+        "hidden_checks_included": report["hidden_checks_included"],
+        "exercises": report["exercises"],
+        "checks": checks,
+        "metadata_keys": report["metadata"].as_object().unwrap().keys().collect::<Vec<_>>(),
+    })
+}
+
+/// Processes whose command line is exactly `needle` (leftovers of a hostile case).
+fn processes_running(needle: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+        .filter(|cmdline| String::from_utf8_lossy(cmdline).replace('\0', " ").trim() == needle)
+        .count()
+}
+
+#[test]
+fn the_corpus_is_graded_as_expected_and_nothing_escapes() {
+    let started = Instant::now();
+    let cases = load_cases();
+    assert!(cases.len() >= 40, "the corpus shrank to {} cases", cases.len());
+    let isolated = namespaces_available();
+    let work = tempfile::Builder::new().prefix("corpus-").tempdir().unwrap();
+    let (submissions, out) = (work.path().join("submissions"), work.path().join("graded"));
+    let status = Command::new("python3").arg(root().join("scripts/corpus.py")).arg(&submissions).status().unwrap();
+    assert!(status.success(), "scripts/corpus.py failed");
+
+    // A CIFAR folder whose test split a hostile case tries to read, a listener it tries to reach.
+    let data = work.path().join("cifar");
+    std::fs::create_dir_all(data.join("cifar-10-batches-bin")).unwrap();
+    std::fs::write(data.join("cifar-10-batches-bin/test_batch.bin"), vec![7u8; 30_730]).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    for marker in MARKERS {
+        let _ = std::fs::remove_file(marker);
+    }
+    let canary = root().join("target/corpus-canary.txt");
+    let _ = std::fs::remove_file(&canary);
+    let protected = ["grader/src", "grader/runner/src", "solution/src", "student/src", "tests/cases"];
+    let before: Vec<_> = protected.iter().map(|d| digest(&root().join(d))).collect();
+
+    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (name, case) in &cases {
+        groups.entry(group_of(case)).or_default().push(name.clone());
+    }
+    let mut timings = Vec::new();
+    for (group, members) in &groups {
+        let group_started = Instant::now();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_grader"));
+        command
+            .current_dir(root())
+            .env("CORPUS_LISTENER_PORT", port.to_string())
+            .arg("batch")
+            .arg(submissions.join(group))
+            .arg("--out")
+            .arg(out.join(group))
+            .args(["--quiet", "--max-check-seconds", "30", "--data"])
+            .arg(&data);
+        for exercise in &cases[&members[0]].only {
+            command.args(["--only", exercise]);
+        }
+        let output = command.output().unwrap();
+        assert!(
+            output.status.success(),
+            "grader batch over the {group} group failed: {}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        timings.push(format!(
+            "{group}: {} submissions in {:.0} s",
+            members.len(),
+            group_started.elapsed().as_secs_f64()
+        ));
+    }
+
+    let mut problems = Vec::new();
+    let mut skipped = Vec::new();
+    let mut table = Vec::new();
+    for (name, case) in &cases {
+        let group = group_of(case);
+        if case.needs_isolation && !isolated {
+            skipped.push(name.clone());
+            continue;
+        }
+        let report_path = out.join(&group).join(name).join("report.json");
+        let Ok(text) = std::fs::read_to_string(&report_path) else {
+            problems.push(format!("{name}: no report at {}", report_path.display()));
+            continue;
+        };
+        let report: Value = serde_json::from_str(&text).unwrap();
+        let gradescope: Value =
+            serde_json::from_str(&std::fs::read_to_string(report_path.with_file_name("results.json")).unwrap())
+                .unwrap();
+        if gradescope["score"] != report["score"] {
+            problems.push(format!(
+                "{name}: results.json scores {} but report.json {}",
+                gradescope["score"], report["score"]
+            ));
+        }
+        problems.extend(mismatches(name, case, &report).into_iter().map(|p| format!("{p}  [{}]", case.description)));
+        let rows = gradebook_rows(&out.join(&group));
+        let (row_status, reason) = rows.get(name).cloned().unwrap_or_default();
+        if let Some(row) = &case.row {
+            if row_status != row.status {
+                problems.push(format!("{name}: the gradebook says {row_status}, expected {} ({reason})", row.status));
+            }
+            if let Some(fragment) = row.reason.as_deref().filter(|f| !reason.contains(f)) {
+                problems.push(format!("{name}: the gradebook's reason {reason:?} lacks {fragment:?}"));
+            }
+        }
+        if name == "correct" {
+            insta::assert_json_snapshot!("correct_report_shape", shape(&report));
+        }
+        table.push(format!(
+            "{name:<32} {group:<12} {:>5}/{:<3} {row_status:<22} {:>5.1} s",
+            report["score"],
+            report["max_score"],
+            report["metadata"]["duration_s"].as_f64().unwrap_or(0.0)
+        ));
+    }
+
+    // Nothing outside the scratch folders changed.
+    for (folder, before) in protected.iter().zip(before) {
+        if digest(&root().join(folder)) != before {
+            problems.push(format!("{folder} changed while the corpus was graded"));
+        }
+    }
+    for (path, bytes) in digest(&out) {
+        if bytes.windows(16).any(|w| w == b"HACKED-BY-CORPUS") {
+            problems.push(format!("{} was written by a submission", path.display()));
+        }
+    }
+    if isolated && canary.exists() {
+        problems.push(format!("{} was written by a submission", canary.display()));
+    }
+    for marker in MARKERS {
+        if Path::new(marker).exists() {
+            problems.push(format!("{marker} exists: code from a submission ran where it must not"));
+        }
+    }
+    let leftovers = processes_running("sleep 613");
+    if leftovers > 0 {
+        problems.push(format!("{leftovers} process(es) a submission started are still running"));
+    }
+
+    println!("{}", table.join("\n"));
+    println!("{}", timings.join("\n"));
+    println!("corpus: {} cases graded in {:.0} s", cases.len() - skipped.len(), started.elapsed().as_secs_f64());
+    if !skipped.is_empty() {
+        println!("skipped (this machine gives the grader no namespaces): {}", skipped.join(", "));
+    }
+    assert!(problems.is_empty(), "{} mismatch(es):\n{}", problems.len(), problems.join("\n"));
+}
