@@ -11,7 +11,7 @@
 use crate::grade::{self, GradeOptions, Prepared};
 use crate::gradebook;
 use crate::intake::{self, IntakeLimits};
-use crate::report::{Report, SubmissionInfo, write_json_atomic};
+use crate::report::{Report, SubmissionInfo};
 use crate::transplant;
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
@@ -203,8 +203,7 @@ fn finish(
         _ => grade::refused_report(&options, info.refused.as_deref().unwrap_or("refused"))?,
     };
     report.submission = Some(info);
-    write_json_atomic(&student_out.join("report.json"), &report)?;
-    write_json_atomic(&student_out.join("results.json"), &report.to_gradescope())?;
+    crate::report::write_report_files(student_out, &report, true)?;
     Ok(report)
 }
 
@@ -241,6 +240,8 @@ pub struct BatchOptions {
     pub shard: Option<Shard>,
     /// Regrade even what is already graded.
     pub regrade: bool,
+    /// Submissions whose checks run at the same time (several students' checks share one GPU).
+    pub jobs: usize,
     /// Everything else, as for one crate (crate_dir and out_dir are set per student).
     pub grading: GradeOptions,
 }
@@ -276,40 +277,87 @@ pub fn run(options: &BatchOptions) -> Result<BatchOutcome> {
         indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} submissions, eta {eta} {msg}")
             .expect("valid template"),
     );
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<(usize, Staged, Option<Result<Prepared>>)>(0);
+    // Staging slots: a slot (and the runner built in it) is reused only once its submission is
+    // graded, so a build never replaces a runner in use. One slot per grader, plus the one being built.
+    let jobs = options.jobs.max(1);
+    let (free_slots, take_slot) = std::sync::mpsc::channel::<usize>();
+    for slot in 0..=jobs {
+        free_slots.send(slot).expect("receiver alive");
+    }
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<(usize, usize, Staged, Option<Result<Prepared>>)>(0);
     let builder = {
-        let (jobs, base, out) = (pending.clone(), options.grading.clone(), options.out.clone());
+        let (queue, base, out) = (pending.clone(), options.grading.clone(), options.out.clone());
         std::thread::spawn(move || -> Result<()> {
-            for (index, (submission, _)) in jobs.iter().enumerate() {
-                let slot = out.join(".staging").join(format!("slot{}", index % 2));
-                let staged = stage(submission, &pristine, &slot)?;
+            for (index, (submission, _)) in queue.iter().enumerate() {
+                let Ok(slot) = take_slot.recv() else { break };
+                let staged = stage(submission, &pristine, &out.join(".staging").join(format!("slot{slot}")))?;
                 let prepared = staged.crate_dir.as_ref().map(|dir| {
                     grade::prepare(&GradeOptions { crate_dir: dir.clone(), progress: false, ..base.clone() })
                 });
-                if sender.send((index, staged, prepared)).is_err() {
+                if sender.send((index, slot, staged, prepared)).is_err() {
                     break;
                 }
             }
             Ok(())
         })
     };
-    let mut graded = 0;
-    for (index, staged, prepared) in receiver {
-        let (submission, key) = &pending[index];
-        bar.set_message(submission.student.clone());
-        let folder = options.out.join(&submission.student);
-        std::fs::create_dir_all(&folder)?;
-        let _ = std::fs::remove_file(folder.join(KEY_FILE));
-        let private = vec![options.submissions.clone(), options.out.clone()];
-        let grading = GradeOptions { progress: false, private, ..options.grading.clone() };
-        finish(staged, prepared, &grading, &folder)?;
-        gradebook::write_atomic(&folder.join(KEY_FILE), key)?;
-        gradebook::write(&options.out)?;
-        graded += 1;
-        bar.inc(1);
-    }
+    let receiver = std::sync::Mutex::new(receiver);
+    let gradebook_lock = std::sync::Mutex::new(());
+    let graded = std::sync::atomic::AtomicUsize::new(0);
+    // A toolchain failure stops the whole batch (see `finish`), not just the grader that met it.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let grade_one_from_queue = || -> Result<bool> {
+        {
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                return Ok(false);
+            }
+            let next = receiver.lock().map_err(|_| anyhow::anyhow!("a grader thread panicked"))?.recv();
+            let Ok((index, slot, staged, prepared)) = next else { return Ok(false) };
+            let (submission, key) = &pending[index];
+            bar.set_message(submission.student.clone());
+            let folder = options.out.join(&submission.student);
+            std::fs::create_dir_all(&folder)?;
+            let _ = std::fs::remove_file(folder.join(KEY_FILE));
+            let private = vec![options.submissions.clone(), options.out.clone()];
+            let grading = GradeOptions { progress: false, private, ..options.grading.clone() };
+            finish(staged, prepared, &grading, &folder)?;
+            let _ = free_slots.send(slot);
+            gradebook::write_atomic(&folder.join(KEY_FILE), key)?;
+            {
+                let _one_writer = gradebook_lock.lock().map_err(|_| anyhow::anyhow!("a grader thread panicked"))?;
+                gradebook::write(&options.out)?;
+            }
+            graded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            bar.inc(1);
+            Ok(true)
+        }
+    };
+    let grade_from_queue = || -> Result<()> {
+        loop {
+            match grade_one_from_queue() {
+                Ok(true) => {}
+                Ok(false) => return Ok(()),
+                Err(e) => {
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    return Err(e);
+                }
+            }
+        }
+    };
+    let outcomes: Vec<Result<()>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs).map(|_| scope.spawn(&grade_from_queue)).collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a grader thread panicked"))))
+            .collect()
+    });
+    // Unblock the builder if it waits for a slot or a grader that will not come.
+    drop(receiver);
+    drop(free_slots);
+    let graded = graded.into_inner();
     bar.finish_and_clear();
     builder.join().map_err(|_| anyhow::anyhow!("the build thread panicked"))??;
+    outcomes.into_iter().collect::<Result<Vec<()>>>()?;
     gradebook::write(&options.out)?;
     let _ = std::fs::remove_dir_all(options.out.join(".staging"));
     Ok(BatchOutcome { graded, reused })

@@ -284,26 +284,32 @@ pub const CHECKS: &[Check] = &[
         "keep only LayerKind::Conv2d and LayerKind::Linear events",
     ),
     // BEGIN HIDDEN
-    check(
-        "he_init.order",
-        HeInit,
-        "the right layers, named, in forward order",
-        2.0,
-        Hidden,
-        BLOCK,
-        "push in the hook, in the order events arrive; keep each event's name",
-    ),
+    Check {
+        reported_by: Some("he_init.layers"),
+        ..check(
+            "he_init.order",
+            HeInit,
+            "the right layers, named, in forward order",
+            2.0,
+            Hidden,
+            BLOCK,
+            "push in the hook, in the order events arrive; keep each event's name",
+        )
+    },
     // END HIDDEN
     // BEGIN HIDDEN
-    check(
-        "he_init.values",
-        HeInit,
-        "variances equal the grader's measurement (eval mode)",
-        5.0,
-        Hidden,
-        BLOCK,
-        "measure in evaluation mode (forward_t(input, false)) inside tch::no_grad",
-    ),
+    Check {
+        reported_by: Some("he_init.layers"),
+        ..check(
+            "he_init.values",
+            HeInit,
+            "variances equal the grader's measurement (eval mode)",
+            5.0,
+            Hidden,
+            BLOCK,
+            "measure in evaluation mode (forward_t(input, false)) inside tch::no_grad",
+        )
+    },
     // END HIDDEN
     check(
         "training.runs",

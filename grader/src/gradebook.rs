@@ -145,11 +145,13 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<()> {
     Ok(())
 }
 
-/// Rewrites `grades.csv` and `check_stats.csv` in `out` from the reports there; returns them.
+/// Rewrites `grades.csv`, `check_stats.csv` and the dashboard `index.html` in `out` from the
+/// reports there; returns them.
 pub fn write(out: &Path) -> Result<BTreeMap<String, Report>> {
     let reports = load_reports(out)?;
     write_atomic(&out.join("grades.csv"), &grades_csv(&reports))?;
     write_atomic(&out.join("check_stats.csv"), &check_stats_csv(&reports))?;
+    write_atomic(&out.join("index.html"), &crate::html::dashboard_page(&reports))?;
     Ok(reports)
 }
 

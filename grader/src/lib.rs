@@ -10,6 +10,7 @@ pub mod assign;
 // END HIDDEN
 pub mod batch;
 pub mod catalog;
+pub mod charts;
 pub mod commands;
 pub mod data_dir;
 pub mod grade;
@@ -17,6 +18,7 @@ pub mod gradebook;
 // BEGIN HIDDEN
 pub mod handout;
 // END HIDDEN
+pub mod html;
 pub mod intake;
 pub mod profile;
 pub mod protocol;

@@ -19,6 +19,10 @@ enum Command {
     Batch(grader::commands::batch::Args),
     /// Merge the output folders of batch shards.
     Merge(grader::commands::merge::Args),
+    /// The notebook's demonstrations as pictures: the degradation problem, the loss landscape.
+    Demo(grader::commands::demo::Args),
+    /// Rewrite the HTML pages (report.html, index.html) of a graded folder from its reports.
+    Pages(grader::commands::pages::Args),
     /// Write submission.zip with your answer files and a manifest (students).
     Submit(grader::commands::submit::Args),
     /// List the checks.
@@ -40,6 +44,8 @@ fn main() {
         Command::Grade(args) => grader::commands::grade::run(args),
         Command::Batch(args) => grader::commands::batch::run(args),
         Command::Merge(args) => grader::commands::merge::run(args),
+        Command::Demo(args) => grader::commands::demo::run(args),
+        Command::Pages(args) => grader::commands::pages::run(args),
         Command::Submit(args) => grader::commands::submit::run(args),
         Command::List(args) => grader::commands::list::run(args),
         // BEGIN HIDDEN

@@ -267,3 +267,24 @@ pub fn write_json_atomic(path: &std::path::Path, value: &impl Serialize) -> std:
     file.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
+
+/// Writes a report's files into `dir`: `report.json`, `report.html` (the page students and
+/// instructors look at) and, with `gradescope`, Gradescope's `results.json`. Returns the path of
+/// `report.json`.
+pub fn write_report_files(
+    dir: &std::path::Path,
+    report: &Report,
+    gradescope: bool,
+) -> std::io::Result<std::path::PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let json = dir.join("report.json");
+    write_json_atomic(&json, report)?;
+    if gradescope {
+        write_json_atomic(&dir.join("results.json"), &report.to_gradescope())?;
+    }
+    let html = dir.join("report.html");
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut file, crate::html::report_page(report).as_bytes())?;
+    file.persist(&html).map_err(|e| e.error)?;
+    Ok(json)
+}

@@ -76,5 +76,10 @@ pub fn render(report: &Report, report_path: &std::path::Path, color: bool) -> St
     };
     let _ = writeln!(out, "{verdict}");
     let _ = writeln!(out, "Report: {}", report_path.display());
+    let _ = writeln!(
+        out,
+        "Page:   {} (open it in a browser: your plots are there)",
+        report_path.with_extension("html").display()
+    );
     out
 }

@@ -22,6 +22,10 @@ pub struct Args {
     /// Public checks only.
     #[arg(long)]
     public_only: bool,
+    /// Submissions graded at the same time (their checks share the CPU/GPU; builds stay one at a
+    /// time and overlap with grading). On a GPU, `make bench-concurrency` measures the best value.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
+    jobs: u64,
     #[command(flatten)]
     grading: GradingArgs,
 }
@@ -34,6 +38,7 @@ pub fn run(args: Args) -> Result<i32> {
         out: args.out.clone(),
         shard: args.shard,
         regrade: args.regrade,
+        jobs: args.jobs as usize,
         grading,
     };
     let outcome = run_batch(&options)?;

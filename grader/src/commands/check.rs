@@ -2,7 +2,7 @@
 
 use super::common::GradingArgs;
 use crate::grade::grade;
-use crate::report::write_json_atomic;
+use crate::report::write_report_files;
 use anyhow::Result;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -10,9 +10,9 @@ use std::path::PathBuf;
 /// Report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// `report.json` only.
+    /// `report.json` (and `report.html`).
     Json,
-    /// `report.json` and Gradescope's `results.json`.
+    /// `report.json`, `report.html` and Gradescope's `results.json`.
     Gradescope,
 }
 
@@ -39,11 +39,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<i32> {
     let options = args.grading.options(args.crate_dir, args.out.clone(), args.hidden);
     let report = grade(&options)?;
-    let path = args.out.join("report.json");
-    write_json_atomic(&path, &report)?;
-    if args.format == Format::Gradescope {
-        write_json_atomic(&args.out.join("results.json"), &report.to_gradescope())?;
-    }
+    let path = write_report_files(&args.out, &report, args.format == Format::Gradescope)?;
     print!("{}", crate::summary::render(&report, &path, std::io::stdout().is_terminal()));
     Ok(if report.all_passed() { 0 } else { 1 })
 }

@@ -8,10 +8,12 @@ pub mod autograder;
 pub mod batch;
 pub mod check;
 pub mod common;
+pub mod demo;
 pub mod grade;
 // BEGIN HIDDEN
 pub mod handout;
 // END HIDDEN
 pub mod list;
 pub mod merge;
+pub mod pages;
 pub mod submit;

@@ -74,10 +74,26 @@ fn details(expected: &[Measured], student: &[Measured]) -> serde_json::Value {
     json!({"expected": as_json(expected), "student": as_json(student)})
 }
 
-/// Public: one finite, positive variance per Conv2d and Linear layer, and nothing else.
+/// The student's function runs once, in one process, for all three He-init checks (a crash or a
+/// loop in it would hit each of them alike): the public layer-set check reports, and the hidden
+/// ones report beside it.
 pub fn layers(ctx: &Context) -> CheckResult {
-    let (expected, _, student) = measure(ctx);
-    let outcome = if student.is_empty() {
+    let (expected, in_train_mode, student) = measure(ctx);
+    let details = details(&expected, &student);
+    let layers = layers_outcome(&expected, &student).with_details(details.clone());
+    // BEGIN HIDDEN
+    return Ok(Outcomes::Many(vec![
+        ("he_init.layers", layers),
+        ("he_init.order", order_outcome(&expected, &student).with_details(details.clone())),
+        ("he_init.values", values_outcome(&expected, &in_train_mode, &student).with_details(details)),
+    ]));
+    // END HIDDEN
+    // HANDOUT: Ok(Outcomes::from(layers))
+}
+
+/// Public: one finite, positive variance per Conv2d and Linear layer, and nothing else.
+fn layers_outcome(expected: &[Measured], student: &[Measured]) -> Outcome {
+    if student.is_empty() {
         Outcome::fail("returned no layers: register the hook before running the model, and run the model once")
     } else if let Some(bn) = student.iter().find(|m| !matches!(m.kind, LayerKind::Conv2d | LayerKind::Linear)) {
         Outcome::fail(format!("includes {:?} outputs ({}): keep only Conv2d and Linear layers", bn.kind, bn.name))
@@ -91,17 +107,15 @@ pub fn layers(ctx: &Context) -> CheckResult {
         Outcome::fail(format!("the variance of {} is {}: expected a finite positive number", bad.name, bad.variance))
     } else {
         Outcome::pass(format!("{} layers, each with a finite variance", student.len()))
-    };
-    Ok(Outcomes::from(outcome.with_details(details(&expected, &student))))
+    }
 }
 
 // BEGIN HIDDEN
 /// Hidden: exactly the grader's layers, with their names, in forward order.
-pub fn order(ctx: &Context) -> CheckResult {
-    let (expected, _, student) = measure(ctx);
+fn order_outcome(expected: &[Measured], student: &[Measured]) -> Outcome {
     let key = |m: &Measured| (m.name.clone(), format!("{:?}", m.kind));
     let (want, got): (Vec<_>, Vec<_>) = (expected.iter().map(key).collect(), student.iter().map(key).collect());
-    let outcome = if want == got {
+    if want == got {
         Outcome::pass("the right layers, named, in forward order")
     } else {
         let (mut w, mut g) = (want.clone(), got.clone());
@@ -110,21 +124,20 @@ pub fn order(ctx: &Context) -> CheckResult {
         if w == g {
             Outcome::fail(format!(
                 "the right layers in the wrong order: report them in forward order ({} first)",
-                names(&expected)
+                names(expected)
             ))
         } else if let Some(missing) = expected.iter().find(|m| !got.contains(&key(m))) {
             let kind = if missing.kind == LayerKind::Linear { "the Linear layer" } else { "the Conv2d layer" };
             Outcome::fail(format!(
                 "{kind} `{}` is missing (expected {}; got {})",
                 missing.name,
-                names(&expected),
-                names(&student)
+                names(expected),
+                names(student)
             ))
         } else {
-            Outcome::fail(format!("unexpected layers: expected {}; got {}", names(&expected), names(&student)))
+            Outcome::fail(format!("unexpected layers: expected {}; got {}", names(expected), names(student)))
         }
-    };
-    Ok(Outcomes::from(outcome.with_details(details(&expected, &student))))
+    }
 }
 
 fn agree(a: f64, b: f64) -> bool {
@@ -132,24 +145,23 @@ fn agree(a: f64, b: f64) -> bool {
 }
 
 /// Hidden: the variances equal the grader's evaluation-mode measurement.
-pub fn values(ctx: &Context) -> CheckResult {
-    let (expected, in_train_mode, student) = measure(ctx);
+fn values_outcome(expected: &[Measured], in_train_mode: &[Measured], student: &[Measured]) -> Outcome {
     let lookup = |list: &[Measured], name: &str| list.iter().find(|m| m.name == name).map(|m| m.variance);
-    let matched = expected.iter().filter(|e| lookup(&student, &e.name).is_some_and(|v| agree(v, e.variance))).count();
+    let matched = expected.iter().filter(|e| lookup(student, &e.name).is_some_and(|v| agree(v, e.variance))).count();
     // Only the required layers' values count here: extra or missing layers lose points in the
     // layer-set and order checks.
-    let outcome = if matched == expected.len() {
+    if matched == expected.len() {
         Outcome::pass("every variance equals the grader's measurement")
     } else if !student.is_empty()
-        && student.iter().all(|s| lookup(&in_train_mode, &s.name).is_some_and(|v| agree(s.variance, v)))
+        && student.iter().all(|s| lookup(in_train_mode, &s.name).is_some_and(|v| agree(s.variance, v)))
     {
         Outcome::fail("the variances are those of training mode: run the model with forward_t(input, false)")
     } else {
         let first = expected
             .iter()
-            .find(|e| !lookup(&student, &e.name).is_some_and(|v| agree(v, e.variance)))
+            .find(|e| !lookup(student, &e.name).is_some_and(|v| agree(v, e.variance)))
             .expect("a mismatch");
-        let got = lookup(&student, &first.name).map_or("nothing".to_string(), |v| format!("{v:.4}"));
+        let got = lookup(student, &first.name).map_or("nothing".to_string(), |v| format!("{v:.4}"));
         Outcome::partial(
             matched as f64 / expected.len().max(1) as f64,
             format!(
@@ -159,7 +171,6 @@ pub fn values(ctx: &Context) -> CheckResult {
                 first.variance
             ),
         )
-    };
-    Ok(Outcomes::from(outcome.with_details(details(&expected, &student))))
+    }
 }
 // END HIDDEN

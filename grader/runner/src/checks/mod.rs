@@ -69,12 +69,6 @@ const IMPLEMENTATIONS: &[(&str, CheckFn)] = &[
     ("bottleneck.shape_laws", |c| Ok(blocks::shape_laws_check(c, Bottleneck).into())),
     // END HIDDEN
     ("he_init.layers", he_init::layers),
-    // BEGIN HIDDEN
-    ("he_init.order", he_init::order),
-    // END HIDDEN
-    // BEGIN HIDDEN
-    ("he_init.values", he_init::values),
-    // END HIDDEN
     ("training.runs", training::runs),
     ("training.accuracy", training::test_accuracy),
     // BEGIN HIDDEN
