@@ -345,7 +345,7 @@ pub fn run(options: &BatchOptions) -> Result<BatchOutcome> {
         }
     };
     let outcomes: Vec<Result<()>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..jobs).map(|_| scope.spawn(&grade_from_queue)).collect();
+        let workers: Vec<_> = (0..jobs).map(|_| scope.spawn(grade_from_queue)).collect();
         workers
             .into_iter()
             .map(|w| w.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a grader thread panicked"))))

@@ -204,6 +204,8 @@ struct Session<'a> {
     workdir: PathBuf,
     /// Folders hidden from every check process (see [`hidden_folders`]).
     hidden: Vec<PathBuf>,
+    /// Whether check processes see a read-only file system (see [`runner_info`]).
+    read_only_root: std::cell::Cell<bool>,
 }
 
 impl Session<'_> {
@@ -233,7 +235,8 @@ impl Session<'_> {
             let test = crate::data_dir::batches_dir(data).join("test_batch.bin");
             hide.extend(test.canonicalize());
         }
-        let isolation = sandbox::Isolation { hide, writable: vec![self.scratch.clone()] };
+        let isolation =
+            sandbox::Isolation { hide, writable: vec![self.scratch.clone()], read_only: self.read_only_root.get() };
         let run = sandbox::run_child(
             &self.runner,
             &self.request(check).to_args(),
@@ -282,8 +285,23 @@ impl Session<'_> {
     }
 }
 
-/// What the runner says about itself: CUDA, libtorch.
+/// What the runner says about itself: CUDA, libtorch. Where CUDA works in a plain process but not
+/// under a read-only file system (some GPU machines), check processes get a writable one, and the
+/// report's isolation line says so.
 fn runner_info(session: &Session<'_>) -> Result<serde_json::Value> {
+    let info = runner_info_once(session)?;
+    if session.options.profile == ProfileName::Full && info["cuda"] != true && session.read_only_root.get() {
+        session.read_only_root.set(false);
+        let writable = runner_info_once(session)?;
+        if writable["cuda"] == true {
+            return Ok(writable);
+        }
+        session.read_only_root.set(true);
+    }
+    Ok(info)
+}
+
+fn runner_info_once(session: &Session<'_>) -> Result<serde_json::Value> {
     let run = session.spawn(INFO_CHECK, session.limits(120), false)?;
     match run.messages.into_iter().find(|m| m.check == INFO_CHECK) {
         Some(message) => Ok(message.outcome.details),
@@ -454,6 +472,7 @@ pub fn grade_prepared(options: &GradeOptions, prepared: Prepared) -> Result<Repo
         let hidden = hidden_folders(options, &[&runner, &scratch]);
         let session = Session {
             hidden,
+            read_only_root: std::cell::Cell::new(sandbox::Isolation::read_only_root()),
             runner,
             planned: checks.clone(),
             isolated: std::cell::Cell::new(true),
@@ -510,8 +529,16 @@ pub fn grade_prepared(options: &GradeOptions, prepared: Prepared) -> Result<Repo
             }
         }
         isolation = if session.isolated.get() {
-            "each check process had no network and a read-only file system (writable: its scratch folder; hidden: the grader's sources, the solution, reports, other submissions); processes running student code could not read the test split"
-                .to_string()
+            let file_system = if session.read_only_root.get() {
+                "a read-only file system (writable: its scratch folder, /dev, /proc, /sys)"
+            } else if sandbox::Isolation::read_only_root() {
+                "a writable file system (CUDA failed under a read-only one here)"
+            } else {
+                "a writable file system (RESNET_LAB_WRITABLE_ROOT is set)"
+            };
+            format!(
+                "each check process had no network and {file_system}; hidden: the grader's sources, the solution, reports, other submissions; processes running student code could not read the test split"
+            )
         } else {
             "none: namespaces need root or CAP_SYS_ADMIN; check processes shared the network and file system"
                 .to_string()
@@ -584,6 +611,51 @@ mod tests {
         assert!(plan(false, &["nope".to_string()]).unwrap_err().to_string().contains("no check"));
     }
     // END HIDDEN
+
+    /// A stand-in runner that "sees CUDA" only where it can write outside its scratch folder, as
+    /// libcuda does on some GPU machines: the grader must notice and give check processes a
+    /// writable file system rather than refuse the full profile.
+    #[test]
+    fn a_gpu_that_needs_a_writable_file_system_gets_one() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("cifar");
+        std::fs::create_dir_all(data.join("cifar-10-batches-bin")).unwrap();
+        std::fs::write(data.join("cifar-10-batches-bin/test_batch.bin"), b"x").unwrap();
+        let runner = dir.path().join("runner.sh");
+        let probe = dir.path().join("probe");
+        let script = format!(
+            r#"#!/bin/sh
+read nonce
+check=$(printf '%s' "$2" | sed 's/.*"check":"\([^"]*\)".*/\1/')
+if touch {probe} 2>/dev/null; then cuda=true; else cuda=false; fi
+echo "{{\"nonce\":\"$nonce\",\"check\":\"$check\",\"outcome\":{{\"status\":\"completed\",\"score\":1,\"message\":\"ok\",\"details\":{{\"cuda\":$cuda,\"libtorch\":\"test\"}}}}}}" >&3
+"#,
+            probe = probe.display()
+        );
+        std::fs::write(&runner, script).unwrap();
+        std::fs::set_permissions(&runner, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let options = GradeOptions {
+            crate_dir: dir.path().to_path_buf(),
+            profile: ProfileName::Full,
+            data: Some(data),
+            hidden: false,
+            only: vec!["basic_block.shape".to_string()],
+            out_dir: dir.path().join("out"),
+            seed: 0,
+            runner: Some(runner.clone()),
+            release: false,
+            progress: false,
+            max_check_seconds: Some(20),
+            private: Vec::new(),
+        };
+        let report = grade_prepared(&options, Prepared::Runner(runner, 0.0)).unwrap();
+        assert_eq!(report.score, 2.0, "{:?}", report.checks);
+        let isolation = &report.metadata.isolation;
+        if !isolation.starts_with("none") && sandbox::Isolation::read_only_root() {
+            assert!(isolation.contains("CUDA failed under a read-only one"), "{isolation}");
+        }
+    }
 
     fn run_with(exit: Exit, stderr: &str) -> ChildRun {
         ChildRun {

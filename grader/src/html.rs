@@ -308,7 +308,7 @@ pub fn dashboard_page(reports: &BTreeMap<String, Report>) -> String {
         ("refused", "Refused submissions"),
     ] {
         let rows = listed(status);
-        let _ = write!(body, "<h2>{title} ({})</h2>\n", rows.len());
+        let _ = writeln!(body, "<h2>{title} ({})</h2>", rows.len());
         if rows.is_empty() {
             body.push_str("<p class=\"meta\">None.</p>\n");
             continue;

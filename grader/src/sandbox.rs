@@ -30,7 +30,8 @@ pub struct Limits {
 
 /// Namespaces for a check process, where the grader may create them (root or CAP_SYS_ADMIN): a
 /// network namespace of its own (no network at all, not even the host's loopback), and a mount
-/// namespace in which the whole file system is read-only except `writable`, each file of `hide`
+/// namespace in which the whole file system is read-only (with `read_only`) except `writable`
+/// and the kernel's `/dev`, `/proc` and `/sys`, each file of `hide`
 /// reads as empty (`/dev/null` bound over it) and each folder of `hide` as an empty, read-only
 /// folder.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -38,9 +39,25 @@ pub struct Isolation {
     /// Files and folders to hide from the process (the CIFAR test split, the grader's sources,
     /// the other submissions and reports).
     pub hide: Vec<std::path::PathBuf>,
-    /// The only folders the process may write to (its scratch folder).
+    /// The only folders the process may write to (its scratch folder), with `/dev`, `/proc` and
+    /// `/sys`.
     pub writable: Vec<std::path::PathBuf>,
+    /// Whether the rest of the file system is read-only (see [`Isolation::read_only_root`]).
+    pub read_only: bool,
 }
+
+impl Isolation {
+    /// Whether check processes should see a read-only file system: yes, unless
+    /// [`WRITABLE_ROOT_VARIABLE`] is set.
+    pub fn read_only_root() -> bool {
+        std::env::var_os(WRITABLE_ROOT_VARIABLE).is_none()
+    }
+}
+
+/// Set (to anything) to keep the file system writable for check processes — for a grading machine
+/// where a read-only view breaks something the checks need; the network namespace and the hidden
+/// paths stay. (The grader also falls back by itself when CUDA fails only under a read-only view.)
+pub const WRITABLE_ROOT_VARIABLE: &str = "RESNET_LAB_WRITABLE_ROOT";
 
 /// `struct mount_attr` of `mount_setattr(2)` (Linux 5.12).
 #[repr(C)]
@@ -82,6 +99,8 @@ fn set_read_only(path: &std::ffi::CStr, read_only: bool, recursive: bool) -> std
 struct MountPlan {
     root: std::ffi::CString,
     dev_null: std::ffi::CString,
+    read_only_root: bool,
+    kernel_mounts: [std::ffi::CString; 3],
     tmpfs: std::ffi::CString,
     empty_options: std::ffi::CString,
     hidden_files: Vec<std::ffi::CString>,
@@ -100,6 +119,8 @@ impl MountPlan {
         Ok(MountPlan {
             root: c(Path::new("/"))?,
             dev_null: c(Path::new("/dev/null"))?,
+            read_only_root: isolation.read_only,
+            kernel_mounts: [c(Path::new("/dev"))?, c(Path::new("/proc"))?, c(Path::new("/sys"))?],
             tmpfs: c(Path::new("tmpfs"))?,
             empty_options: c(Path::new("size=4k,mode=0555"))?,
             hidden_files: files.into_iter().map(|p| c(p)).collect::<std::io::Result<_>>()?,
@@ -121,9 +142,15 @@ impl MountPlan {
             for path in &self.writable {
                 check(libc::mount(path.as_ptr(), path.as_ptr(), null, libc::MS_BIND | libc::MS_REC, std::ptr::null()))?;
             }
-            set_read_only(&self.root, true, true)?;
-            for path in &self.writable {
-                set_read_only(path, false, false)?;
+            if self.read_only_root {
+                set_read_only(&self.root, true, true)?;
+                // Device nodes and the kernel's file systems stay as they were (CUDA needs them).
+                for path in &self.kernel_mounts {
+                    let _ = set_read_only(path, false, true);
+                }
+                for path in &self.writable {
+                    set_read_only(path, false, false)?;
+                }
             }
             for path in &self.hidden_files {
                 check(libc::mount(self.dev_null.as_ptr(), path.as_ptr(), null, libc::MS_BIND, std::ptr::null()))?;
@@ -421,7 +448,8 @@ mod tests {
              python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", {port}), timeout=2)' 2>/dev/null && echo connected || echo no-network"
         );
         let args = vec!["-c".to_string(), script];
-        let isolation = Isolation { hide: vec![secret.clone(), sources.clone()], writable: vec![scratch.clone()] };
+        let isolation =
+            Isolation { hide: vec![secret.clone(), sources.clone()], writable: vec![scratch.clone()], read_only: true };
         let run = run_child(Path::new("/bin/sh"), &args, Path::new("/tmp"), &[], LIMITS, Some(&isolation)).unwrap();
         assert!(run.stdout.contains("scratch-written"), "{}", run.stdout);
         if run.isolated {

@@ -17,10 +17,29 @@ fn panic_text(info: &std::panic::PanicHookInfo<'_>) -> String {
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic without a message".to_string());
+    let message = without_libtorch_trace(&message);
     match info.location() {
         Some(at) => format!("{message} (at {}:{})", at.file(), at.line()),
         None => message,
     }
+}
+
+/// Longest panic message kept (libtorch's errors carry a C++ stack trace students cannot use).
+const MAX_PANIC_MESSAGE: usize = 400;
+
+/// A panic message without libtorch's C++ stack trace ("Exception raised from … frame #0: …"),
+/// which says nothing about the student's code, cut to [`MAX_PANIC_MESSAGE`] characters.
+fn without_libtorch_trace(message: &str) -> String {
+    let cut = ["\nException raised from", "\\nException raised from"]
+        .iter()
+        .filter_map(|marker| message.find(marker))
+        .min()
+        .unwrap_or(message.len());
+    let mut kept: String = message[..cut].chars().take(MAX_PANIC_MESSAGE).collect();
+    if kept.len() < message.len() {
+        kept.push_str(" …");
+    }
+    kept
 }
 
 /// The outcome for a check whose code panicked with `text`.
@@ -133,5 +152,13 @@ mod tests {
         assert!(
             outcome_for_panic("DefaultCPUAllocator: can't allocate memory").message.starts_with("ran out of memory")
         );
+        // tch's Debug of a Torch error escapes its newlines; either form loses the C++ trace.
+        let torch = r#"Torch("The size of tensor a (16) must match the size of tensor b (32)\nException raised from infer_size_impl at /pytorch/aten/src/ATen/ExpandUtils.cpp:31 (most recent call first):\nframe #0: c10::Error")"#;
+        assert_eq!(
+            without_libtorch_trace(torch),
+            r#"Torch("The size of tensor a (16) must match the size of tensor b (32) …"#
+        );
+        assert_eq!(without_libtorch_trace(&"x".repeat(1000)).chars().count(), MAX_PANIC_MESSAGE + 2);
+        assert_eq!(without_libtorch_trace("plain"), "plain");
     }
 }
