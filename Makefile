@@ -11,6 +11,9 @@
 #   make handout    what students get: student crate, public-only grader, Makefile (target/handout)
 #   make autograder the Gradescope bundle (target/autograder/autograder.zip)
 #   make bench      training speed (GPU: DATA=dir), and the eager-PyTorch baseline when on a GPU
+#   make bench-throughput  submissions per hour with --jobs 1, 4, 8 (GPU: DATA=dir)
+#   make demo-degradation / demo-landscape   the notebook's demonstrations as SVG (target/demo-plots)
+#   make pages-check  render the HTML pages of sample reports in headless Chromium (target/screenshots)
 
 CARGO   ?= cargo
 CRATE   ?= student
@@ -27,7 +30,7 @@ SHARD       ?=
 # The full profile when a GPU and CIFAR-10 (DATA=dir) are both here, else the CPU smoke profile.
 DEMO_PROFILE = $(if $(and $(DATA),$(shell command -v nvidia-smi 2>/dev/null)),full,smoke)
 
-.PHONY: all demo setup test check submit batch student lint gpu-check bench handout autograder clean-grader
+.PHONY: all demo setup test check submit batch student lint gpu-check bench bench-throughput handout autograder clean-grader demo-degradation demo-landscape pages-check
 
 all: demo
 
@@ -72,6 +75,15 @@ gpu-check: setup
 bench: setup
 	$(CARGO) run --release -p resnet-lab-bench -- $(if $(DATA),--data $(DATA),--width 8 --batch-size 128 --epochs 2 --runs 1)
 	@if [ -n "$(DATA)" ] && command -v nvidia-smi >/dev/null; then .venv/bin/python bench/pytorch_baseline.py $(DATA); fi
+
+bench-throughput: setup
+	bash bench/throughput.sh $(DATA)
+
+demo-degradation demo-landscape: setup
+	@$(GRADER) demo $(subst demo-,,$@) $(if $(DATA),--data $(DATA))
+
+pages-check: setup
+	$(CARGO) test -p resnet-lab-grader --test html -- --nocapture
 
 handout: setup
 	@rm -rf target/handout

@@ -139,7 +139,10 @@ pub fn loss_landscape(slices: &[Series<'_, (f64, f64)>]) -> Result<String, Error
     {
         let all = || slices.iter().flat_map(|(_, s)| s.iter().copied()).filter(|(_, l)| l.is_finite());
         let (x0, x1) = all().fold((f64::MAX, f64::MIN), |(lo, hi), (a, _)| (lo.min(a), hi.max(a)));
+        // A log scale: far from the minimum the loss grows by orders of magnitude, and the shape
+        // near the minimum (sharp or flat) is what the picture is about.
         let top = all().map(|(_, l)| l).fold(0.1, f64::max);
+        let bottom = all().map(|(_, l)| l).filter(|l| *l > 0.0).fold(top, f64::min).max(1e-4);
         let (x0, x1) = if x0 < x1 { (x0, x1) } else { (-1.0, 1.0) };
         let root = SVGBackend::with_string(&mut svg, (640, 400)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_error)?;
@@ -148,14 +151,14 @@ pub fn loss_landscape(slices: &[Series<'_, (f64, f64)>]) -> Result<String, Error
             .margin(12)
             .x_label_area_size(32)
             .y_label_area_size(48)
-            .build_cartesian_2d(x0..x1, 0.0..top * 1.05)
+            .build_cartesian_2d(x0..x1, (bottom * 0.8..top * 1.25).log_scale())
             .map_err(plot_error)?;
-        chart.configure_mesh().x_desc("alpha").y_desc("loss").draw().map_err(plot_error)?;
+        chart.configure_mesh().x_desc("alpha").y_desc("loss (log scale)").draw().map_err(plot_error)?;
         for (i, (name, slice)) in slices.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
             chart
                 .draw_series(LineSeries::new(
-                    slice.iter().copied().filter(|(_, l)| l.is_finite()),
+                    slice.iter().copied().filter(|(_, l)| l.is_finite() && *l > 0.0),
                     color.stroke_width(2),
                 ))
                 .map_err(plot_error)?

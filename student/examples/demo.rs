@@ -11,15 +11,11 @@
 //! runs a shortened version on synthetic data (narrow networks, a few thousand images, minutes).
 
 use resnet_lab::data::{cifar, synthetic};
-use resnet_lab::landscape::{linspace, loss_slice};
-use resnet_lab::plots::{loss_landscape, training_curves, write_svg};
-use resnet_lab::{EpochStats, Error, Model, ResNetConfig, TrainConfig, TrainingData, plain_net, resnet};
+use resnet_lab::demos::{degradation, landscape};
+use resnet_lab::plots::write_svg;
+use resnet_lab::{Error, ResNetConfig, TrainConfig, TrainingData};
 use std::path::PathBuf;
 use tch::Device;
-
-/// The networks compared: name, blocks per stage, residual or plain.
-const NETWORKS: [(&str, [usize; 4], bool); 3] =
-    [("plain-18", [2, 2, 2, 2], false), ("plain-34", [3, 4, 6, 3], false), ("resnet-34", [3, 4, 6, 3], true)];
 
 struct Options {
     demo: String,
@@ -43,17 +39,6 @@ fn options() -> Options {
     options
 }
 
-fn build(name: &str, blocks: [usize; 4], residual: bool, config: &ResNetConfig, device: Device) -> Model {
-    let vs = tch::nn::VarStore::new(device);
-    let net: Box<dyn tch::nn::ModuleT> = if residual {
-        Box::new(resnet::ResNet::<resnet_lab::BasicBlock>::new(&vs.root(), blocks, config))
-    } else {
-        Box::new(plain_net(&vs.root(), blocks, config))
-    };
-    eprintln!("training {name}");
-    Model { vs, net, config: *config }
-}
-
 fn main() -> Result<(), Error> {
     let options = options();
     if !matches!(options.demo.as_str(), "degradation" | "landscape") {
@@ -61,12 +46,11 @@ fn main() -> Result<(), Error> {
         std::process::exit(2);
     }
     let device = Device::cuda_if_available();
-    let gpu = device.is_cuda() && options.data.is_some();
-    let (data, config) = match (&options.data, gpu) {
-        (Some(dir), true) => {
-            let all = cifar::load_train(dir)?;
-            let (train, validation) = all.split_at(45_000);
-            let config = TrainConfig { epochs: options.epochs.unwrap_or(8), device, ..Default::default() };
+    let (data, config) = match &options.data {
+        Some(dir) if device.is_cuda() => {
+            let (train, validation) = cifar::load_train(dir)?.split_at(45_000);
+            let config =
+                TrainConfig { epochs: options.epochs.unwrap_or(8), device, verbose: true, ..Default::default() };
             (TrainingData { train, validation }, config)
         }
         _ => {
@@ -77,45 +61,29 @@ fn main() -> Result<(), Error> {
                 peak_learning_rate: 0.05,
                 device,
                 model: ResNetConfig { base_width: 8, ..Default::default() },
+                verbose: true,
                 ..Default::default()
             };
             (data, config)
         }
     };
     std::fs::create_dir_all(&options.out).map_err(|source| Error::Io { path: options.out.clone(), source })?;
-    let mut histories: Vec<(&str, Vec<EpochStats>)> = Vec::new();
-    let mut slices: Vec<(&str, Vec<(f64, f64)>)> = Vec::new();
-    let networks: Vec<_> =
-        NETWORKS.iter().filter(|(name, _, _)| options.demo == "degradation" || *name != "plain-18").collect();
-    for &&(name, blocks, residual) in &networks {
-        let mut model = build(name, blocks, residual, &config.model, device);
-        let report = resnet_lab::train_resnet18(&mut model, &data, &config)?;
-        for stats in &report.history {
-            eprintln!(
-                "  epoch {}: train loss {:.3}, validation {:.1}%",
-                stats.epoch, stats.train_loss, stats.validation_accuracy
-            );
-        }
-        histories.push((name, report.history));
-        if options.demo == "landscape" {
-            let batch = data.validation.to_device(device).slice(0, 500);
-            let alphas = linspace(-1.0, 1.0, 21);
-            slices.push((name, loss_slice(&*model.net, &model.vs, &batch.images, &batch.labels, &config, &alphas, 7)));
-        }
-    }
     let (path, svg) = if options.demo == "degradation" {
-        let series: Vec<(&str, &[EpochStats])> = histories.iter().map(|(n, h)| (*n, h.as_slice())).collect();
-        (options.out.join("degradation.svg"), training_curves(&series, 75.0)?)
+        let (histories, svg) = degradation(&data, &config)?;
+        for (name, history) in &histories {
+            let last = history.last().expect("at least one epoch");
+            println!("{name}: final train loss {:.3}, validation {:.1}%", last.train_loss, last.validation_accuracy);
+        }
+        (options.out.join("degradation.svg"), svg)
     } else {
-        let series: Vec<(&str, &[(f64, f64)])> = slices.iter().map(|(n, s)| (*n, s.as_slice())).collect();
-        (options.out.join("landscape.svg"), loss_landscape(&series)?)
+        let (slices, svg) = landscape(&data, &config, 500)?;
+        for (name, slice) in &slices {
+            let ends = (slice[0].1, slice[slice.len() / 2].1, slice[slice.len() - 1].1);
+            println!("{name}: loss at α = -1, 0, 1: {:.3}, {:.3}, {:.3}", ends.0, ends.1, ends.2);
+        }
+        (options.out.join("landscape.svg"), svg)
     };
     write_svg(&path, &svg)?;
-    let summary: Vec<serde_json::Value> = histories
-        .iter()
-        .map(|(name, h)| serde_json::json!({"network": name, "final_train_loss": h.last().map(|s| s.train_loss), "final_validation_accuracy": h.last().map(|s| s.validation_accuracy)}))
-        .collect();
-    println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
     println!("{}", path.display());
     Ok(())
 }

@@ -21,6 +21,7 @@ pub mod ablation;
 pub mod basic_block;
 pub mod bottleneck;
 pub mod data;
+pub mod demos;
 pub mod error;
 pub mod he_init;
 pub mod hooks;

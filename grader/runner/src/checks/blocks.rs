@@ -293,8 +293,11 @@ fn pair(block: Block, case: &Case) -> Result<Pair, Outcome> {
 /// differs, is an error.
 fn load_by_name(student: &VarStore, reference: &VarStore) -> Result<(), String> {
     let source = reference.variables();
+    // In name order, so that the first problem named is the same on every run.
+    let mut variables: Vec<(String, Tensor)> = student.variables().into_iter().collect();
+    variables.sort_by(|a, b| a.0.cmp(&b.0));
     tch::no_grad(|| {
-        for (name, mut variable) in student.variables() {
+        for (name, mut variable) in variables {
             match source.get(&name) {
                 Some(value) if value.size() == variable.size() => variable.copy_(value),
                 Some(value) => {
