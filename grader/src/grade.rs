@@ -47,7 +47,7 @@ pub struct GradeOptions {
 }
 
 /// The checks to run, in catalog order: the selection plus everything it depends on. `only` names
-/// checks (`he_init.values`) or whole exercises (`he_init`: its checks selected by `hidden`).
+/// checks (`he_init.layers`) or whole exercises (`he_init`: its checks selected by `hidden`).
 pub fn plan(hidden: bool, only: &[String]) -> Result<Vec<&'static Check>> {
     let mut wanted: Vec<&str> = Vec::new();
     for id in only {

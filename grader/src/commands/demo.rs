@@ -1,6 +1,7 @@
 //! `grader demo`: the notebook's demonstrations as pictures — the degradation problem (plain nets
 //! against a ResNet of the same depth) and the 1-D loss landscape. Runs the assignment crate's
-//! `demo` example (the solution's where it exists, else the student crate's) in release mode.
+//! `demo` example in release mode (the instructor's workspace runs the solution's; the handout,
+//! the student crate's, which needs a working BasicBlock).
 
 use anyhow::{Context, Result};
 use std::path::PathBuf;
@@ -36,11 +37,14 @@ pub struct Args {
 /// Runs the command; the example's exit code is the command's.
 pub fn run(args: Args) -> Result<i32> {
     let root = crate::runner_build::Workspace::locate()?.root;
+    // BEGIN HIDDEN
     let (package, example) = if root.join("solution/Cargo.toml").is_file() {
         ("resnet-lab-solution", "solution-demo")
     } else {
         ("resnet-lab-student", "demo")
     };
+    // END HIDDEN
+    // HANDOUT: let (package, example) = ("resnet-lab-student", "demo");
     let name = match args.demo {
         Demo::Degradation => "degradation",
         Demo::Landscape => "landscape",
