@@ -43,6 +43,7 @@ demo: setup
 	@$(GRADER) batch $(SUBMISSIONS) --out $(BATCH_OUT) --profile $(DEMO_PROFILE) $(if $(DATA),--data $(DATA)) --max-check-seconds 60
 	@echo
 	@(column -s, -t < $(BATCH_OUT)/grades.csv 2>/dev/null || cat $(BATCH_OUT)/grades.csv) | cut -c1-160
+	@echo "class dashboard: $(BATCH_OUT)/index.html · each student's page: $(BATCH_OUT)/<student>/report.html"
 
 setup: .cargo/config.toml
 
