@@ -51,6 +51,14 @@ impl Block {
         }
     }
 
+    /// The `EXPANSION` the student's block declares.
+    fn student_expansion(self) -> i64 {
+        match self {
+            Self::Basic => <assignment::BasicBlock as assignment::resnet::ResidualBlock>::EXPANSION,
+            Self::Bottleneck => <assignment::BottleneckBlock as assignment::resnet::ResidualBlock>::EXPANSION,
+        }
+    }
+
     // BEGIN HIDDEN
     /// The stride sits on this convolution (0-based).
     fn stride_conv(self) -> usize {
@@ -177,6 +185,15 @@ fn seeded(ctx: &Context, salt: u64) {
 /// Public: the notebook's shape check for `index` of [`Block::public_cases`].
 pub fn shape_check(ctx: &Context, block: Block, index: usize) -> Outcome {
     seeded(ctx, index as u64);
+    if block.student_expansion() != block.expansion() {
+        return Outcome::fail(format!(
+            "{}'s EXPANSION is {}; it must be {}: the block's output has planes × {} channels",
+            block.name(),
+            block.student_expansion(),
+            block.expansion(),
+            block.expansion()
+        ));
+    }
     let (case, expected) = block.public_cases()[index];
     let vs = VarStore::new(Device::Cpu);
     let net = block.student(&vs, &case);
