@@ -90,6 +90,7 @@ def main(out, names):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
+    # An output folder, then case names; no argument or an option (--help) prints the usage.
+    if len(sys.argv) < 2 or any(a.startswith("-") for a in sys.argv[1:]):
         sys.exit(__doc__)
     main(sys.argv[1], sys.argv[2:])

@@ -67,4 +67,7 @@ def main(out):
 
 
 if __name__ == "__main__":
+    # One folder argument; anything else (no argument, --help) prints the usage and writes nothing.
+    if len(sys.argv) != 2 or sys.argv[1].startswith("-"):
+        sys.exit(__doc__)
     main(sys.argv[1])
