@@ -1,12 +1,10 @@
 //! The Gradescope bundle: `grader autograder` writes it, and its `run_autograder` grades a
 //! submission in a simulated `/autograder` layout (a temporary folder) into `results/results.json`.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::root;
+use std::path::Path;
 use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
 
 fn run_autograder(autograder: &Path, grader: &str) -> serde_json::Value {
     let status = Command::new("bash")

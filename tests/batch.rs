@@ -2,16 +2,14 @@
 //! `scripts/sample-submissions.py` (correct, untouched, half-done, not compiling, corrupt,
 //! zip-slip, zip bomb, looping). A subset of checks keeps them quick; every kind of outcome shows.
 
+mod common;
+use common::{digest, root, split_csv};
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 const CHECKS: [&str; 3] = ["basic_block.shape", "bottleneck.shape", "he_init.layers"];
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
 
 fn samples(dir: &Path, keep: &[&str]) {
     let status = Command::new("python3").arg(root().join("scripts/sample-submissions.py")).arg(dir).status().unwrap();
@@ -56,37 +54,6 @@ fn grades(out: &Path) -> BTreeMap<String, Vec<String>> {
             (fields[0].clone(), fields)
         })
         .collect()
-}
-
-fn split_csv(line: &str) -> Vec<String> {
-    let (mut fields, mut field, mut quoted, mut chars) = (Vec::new(), String::new(), false, line.chars().peekable());
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => fields.push(std::mem::take(&mut field)),
-            _ => field.push(c),
-        }
-    }
-    fields.push(field);
-    fields
-}
-
-/// A digest of every file under `dir` (to prove a folder was not written to).
-fn digest(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut all = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() { stack.push(path) } else { all.push((path.clone(), std::fs::read(&path).unwrap())) }
-        }
-    }
-    all.sort();
-    all
 }
 
 #[test]

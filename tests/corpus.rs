@@ -14,10 +14,12 @@
 //! scratch folder: the grader's sources, other reports, the gradebook, marker files that build
 //! scripts, proc macros or pre-main code would write, and leftover processes.
 
+mod common;
+use common::{digest, root, split_csv};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -73,10 +75,6 @@ const MARKERS: [&str; 4] = [
     "/tmp/resnet-lab-corpus-zip-slip.rs",
 ];
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
 fn load_cases() -> BTreeMap<String, Case> {
     let mut cases = BTreeMap::new();
     for entry in std::fs::read_dir(root().join("tests/cases")).unwrap() {
@@ -91,24 +89,6 @@ fn load_cases() -> BTreeMap<String, Case> {
 
 fn group_of(case: &Case) -> String {
     if case.only.is_empty() { "all".to_string() } else { case.only.join("-") }
-}
-
-/// Every file under `dir` with its bytes (to prove a folder was not written to).
-fn digest(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut all = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(folder) = stack.pop() {
-        for entry in std::fs::read_dir(&folder).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                all.push((path.clone(), std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    all.sort();
-    all
 }
 
 /// Whether this machine lets the grader create namespaces for check processes.
@@ -131,23 +111,6 @@ fn gradebook_rows(out: &Path) -> BTreeMap<String, (String, String)> {
         rows.insert(fields[0].clone(), (fields[8].clone(), fields[9].clone()));
     }
     rows
-}
-
-fn split_csv(line: &str) -> Vec<String> {
-    let (mut fields, mut field, mut quoted, mut chars) = (Vec::new(), String::new(), false, line.chars().peekable());
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => fields.push(std::mem::take(&mut field)),
-            _ => field.push(c),
-        }
-    }
-    fields.push(field);
-    fields
 }
 
 /// Compares a report with the case's expectations and returns every mismatch.

@@ -2,13 +2,10 @@
 //! single-crate path, its exit code and its Gradescope file. The graded corpus of correct, buggy
 //! and hostile submissions is `tests/corpus.rs`.
 
+mod common;
+use common::root;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
 
 #[test]
 fn untouched_stubs_score_zero_with_every_exercise_not_implemented() {

@@ -1,13 +1,11 @@
 //! `grader handout`: nothing of the solution and no hidden check reaches students — checked by
 //! content, not by file name — and the handout builds and grades the stubs with the public checks.
 
+mod common;
+use common::root;
 use grader::catalog::{CHECKS, Visibility};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
 
 fn handout() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

@@ -2,12 +2,10 @@
 //! without touching the network. Runs the script on a copy of itself in a temporary folder, so the
 //! repository's own `.cargo/config.toml` is never changed.
 
+mod common;
+use common::root;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
 
 /// A scratch "repository" holding scripts/setup.sh, and a fake libtorch of `version` (if any).
 fn fixture(version: Option<&str>) -> (tempfile::TempDir, PathBuf) {

@@ -306,31 +306,30 @@ pub fn run(options: &BatchOptions) -> Result<BatchOutcome> {
     let graded = std::sync::atomic::AtomicUsize::new(0);
     // A toolchain failure stops the whole batch (see `finish`), not just the grader that met it.
     let stop = std::sync::atomic::AtomicBool::new(false);
+    // One submission from the queue: Ok(false) when the queue is empty or the batch stopped.
     let grade_one_from_queue = || -> Result<bool> {
-        {
-            if stop.load(std::sync::atomic::Ordering::Relaxed) {
-                return Ok(false);
-            }
-            let next = receiver.lock().map_err(|_| anyhow::anyhow!("a grader thread panicked"))?.recv();
-            let Ok((index, slot, staged, prepared)) = next else { return Ok(false) };
-            let (submission, key) = &pending[index];
-            bar.set_message(submission.student.clone());
-            let folder = options.out.join(&submission.student);
-            std::fs::create_dir_all(&folder)?;
-            let _ = std::fs::remove_file(folder.join(KEY_FILE));
-            let private = vec![options.submissions.clone(), options.out.clone()];
-            let grading = GradeOptions { progress: false, private, ..options.grading.clone() };
-            finish(staged, prepared, &grading, &folder)?;
-            let _ = free_slots.send(slot);
-            gradebook::write_atomic(&folder.join(KEY_FILE), key)?;
-            {
-                let _one_writer = gradebook_lock.lock().map_err(|_| anyhow::anyhow!("a grader thread panicked"))?;
-                gradebook::write(&options.out)?;
-            }
-            graded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            bar.inc(1);
-            Ok(true)
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(false);
         }
+        let next = receiver.lock().map_err(|_| anyhow::anyhow!("a grader thread panicked"))?.recv();
+        let Ok((index, slot, staged, prepared)) = next else { return Ok(false) };
+        let (submission, key) = &pending[index];
+        bar.set_message(submission.student.clone());
+        let folder = options.out.join(&submission.student);
+        std::fs::create_dir_all(&folder)?;
+        let _ = std::fs::remove_file(folder.join(KEY_FILE));
+        let private = vec![options.submissions.clone(), options.out.clone()];
+        let grading = GradeOptions { progress: false, private, ..options.grading.clone() };
+        finish(staged, prepared, &grading, &folder)?;
+        let _ = free_slots.send(slot);
+        gradebook::write_atomic(&folder.join(KEY_FILE), key)?;
+        {
+            let _one_writer = gradebook_lock.lock().map_err(|_| anyhow::anyhow!("a grader thread panicked"))?;
+            gradebook::write(&options.out)?;
+        }
+        graded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        bar.inc(1);
+        Ok(true)
     };
     let grade_from_queue = || -> Result<()> {
         loop {

@@ -30,6 +30,31 @@ fn failed(e: impl std::fmt::Display) -> String {
     format!("cannot draw the chart: {e}")
 }
 
+type Canvas<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
+
+/// Runs `draw` on a white SVG canvas of `size` pixels and returns the SVG text.
+fn svg(size: (u32, u32), draw: impl FnOnce(&Canvas<'_>) -> Result<(), String>) -> Result<String, String> {
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
+        root.fill(&WHITE).map_err(failed)?;
+        draw(&root)?;
+        root.present().map_err(failed)?;
+    }
+    Ok(text)
+}
+
+/// The legend of `chart`, lower right, on a translucent background.
+fn legend<'a, CT: CoordTranslate>(chart: &mut ChartContext<'a, SVGBackend<'a>, CT>) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .draw()
+        .map_err(failed)
+}
+
 /// Lines through `(x, y)` points, with an optional dashed target line.
 pub fn lines(
     title: &str,
@@ -44,11 +69,8 @@ pub fn lines(
     let x_max = points().map(|(x, _)| x).fold(x_min + 1.0, f64::max);
     let y_max = y_max
         .unwrap_or_else(|| points().map(|(_, y)| y).chain(target.map(|t| t.value)).fold(0.0, f64::max) * 1.08 + 1e-9);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (560, 320)).into_drawing_area();
-        root.fill(&WHITE).map_err(failed)?;
-        let mut chart = ChartBuilder::on(&root)
+    svg((560, 320), |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 18))
             .margin(12)
             .x_label_area_size(36)
@@ -87,16 +109,8 @@ pub fn lines(
                 .label(t.label)
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], TARGET.stroke_width(1)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(failed)?;
-        root.present().map_err(failed)?;
-    }
-    Ok(svg)
+        legend(&mut chart)
+    })
 }
 
 /// Horizontal bars, one group per category and one bar per series, with an optional target line.
@@ -112,12 +126,9 @@ pub fn grouped_bars(
     let finite = || series.iter().flat_map(|s| s.values.iter().copied()).filter(|v| v.is_finite());
     let max = max.unwrap_or_else(|| finite().chain(target.map(|t| t.value)).fold(0.0, f64::max) * 1.1 + 1e-9);
     let height = (80 + 22 * n * series.len().max(1)).clamp(200, 1400) as u32;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (560, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(failed)?;
+    svg((560, height), |root| {
         let labels = categories.to_vec();
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 18))
             .margin(12)
             .x_label_area_size(36)
@@ -162,16 +173,8 @@ pub fn grouped_bars(
                 .label(t.label)
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], TARGET.stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(failed)?;
-        root.present().map_err(failed)?;
-    }
-    Ok(svg)
+        legend(&mut chart)
+    })
 }
 
 /// A histogram of `values` between 0 and `max` in `bins` equal bins.
@@ -183,11 +186,8 @@ pub fn histogram(title: &str, value_label: &str, values: &[f64], max: f64, bins:
         counts[((v / width).floor().max(0.0) as usize).min(bins - 1)] += 1;
     }
     let top = counts.iter().copied().max().unwrap_or(0).max(1);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (560, 300)).into_drawing_area();
-        root.fill(&WHITE).map_err(failed)?;
-        let mut chart = ChartBuilder::on(&root)
+    svg((560, 300), |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 18))
             .margin(12)
             .x_label_area_size(36)
@@ -201,9 +201,8 @@ pub fn histogram(title: &str, value_label: &str, values: &[f64], max: f64, bins:
                 Rectangle::new([(from + width * 0.05, 0), (from + width * 0.95, c)], COLORS[0].filled())
             }))
             .map_err(failed)?;
-        root.present().map_err(failed)?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -93,7 +93,51 @@ pub fn grades_csv(reports: &BTreeMap<String, Report>) -> String {
     out
 }
 
-/// `check_stats.csv`: per check, over the reports that ran it.
+/// What one check did across a batch (the reports that ran it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckStat {
+    /// The check.
+    pub check: &'static crate::catalog::Check,
+    /// Reports that ran it.
+    pub submissions: usize,
+    /// Fraction of those that passed it.
+    pub pass_rate: f64,
+    /// Mean points earned.
+    pub mean_score: f64,
+    /// The most frequent message of those that did not pass, and how often it came ("" and 0
+    /// when all passed).
+    pub most_common_failure: (String, usize),
+}
+
+/// Per check of the catalog that some report ran, in catalog order.
+pub fn check_stats(reports: &BTreeMap<String, Report>) -> Vec<CheckStat> {
+    CHECKS
+        .iter()
+        .filter_map(|check| {
+            let results: Vec<_> = reports.values().filter_map(|r| r.checks.iter().find(|c| c.id == check.id)).collect();
+            if results.is_empty() {
+                return None;
+            }
+            let n = results.len() as f64;
+            let passed = results.iter().filter(|c| c.status == Status::Passed).count() as f64;
+            let mut failures: BTreeMap<&str, usize> = BTreeMap::new();
+            for c in results.iter().filter(|c| c.status != Status::Passed) {
+                *failures.entry(c.message.as_str()).or_default() += 1;
+            }
+            let (message, count) =
+                failures.into_iter().max_by_key(|(m, n)| (*n, std::cmp::Reverse(*m))).unwrap_or(("", 0));
+            Some(CheckStat {
+                check,
+                submissions: results.len(),
+                pass_rate: passed / n,
+                mean_score: results.iter().map(|c| c.score).sum::<f64>() / n,
+                most_common_failure: (message.to_string(), count),
+            })
+        })
+        .collect()
+}
+
+/// `check_stats.csv`: [`check_stats`] as CSV.
 pub fn check_stats_csv(reports: &BTreeMap<String, Report>) -> String {
     let mut out = csv_line(
         &[
@@ -108,41 +152,25 @@ pub fn check_stats_csv(reports: &BTreeMap<String, Report>) -> String {
         ]
         .map(String::from),
     );
-    for check in CHECKS {
-        let results: Vec<_> = reports.values().filter_map(|r| r.checks.iter().find(|c| c.id == check.id)).collect();
-        if results.is_empty() {
-            continue;
-        }
-        let n = results.len() as f64;
-        let passed = results.iter().filter(|c| c.status == Status::Passed).count() as f64;
-        let mean = results.iter().map(|c| c.score).sum::<f64>() / n;
-        let mut failures: BTreeMap<&str, usize> = BTreeMap::new();
-        for c in results.iter().filter(|c| c.status != Status::Passed) {
-            *failures.entry(c.message.as_str()).or_default() += 1;
-        }
-        let (message, count) = failures.into_iter().max_by_key(|(m, n)| (*n, std::cmp::Reverse(*m))).unwrap_or(("", 0));
+    for stat in check_stats(reports) {
+        let (message, count) = stat.most_common_failure;
         out.push_str(&csv_line(&[
-            check.id.to_string(),
-            check.exercise.id().to_string(),
-            points(check.points),
-            results.len().to_string(),
-            format!("{:.3}", passed / n),
-            format!("{:.2}", mean),
-            message.to_string(),
+            stat.check.id.to_string(),
+            stat.check.exercise.id().to_string(),
+            points(stat.check.points),
+            stat.submissions.to_string(),
+            format!("{:.3}", stat.pass_rate),
+            format!("{:.2}", stat.mean_score),
+            message,
             count.to_string(),
         ]));
     }
     out
 }
 
-/// Writes `text` to `path` atomically.
+/// Writes `text` to `path` atomically (see [`crate::report::write_atomic`]).
 pub fn write_atomic(path: &Path, text: &str) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut file, text.as_bytes())?;
-    file.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    Ok(crate::report::write_atomic(path, text.as_bytes())?)
 }
 
 /// Rewrites `grades.csv`, `check_stats.csv` and the dashboard `index.html` in `out` from the

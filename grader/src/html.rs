@@ -262,23 +262,18 @@ pub fn dashboard_page(reports: &BTreeMap<String, Report>) -> String {
     body.push_str("</div>\n");
 
     body.push_str("<h2>Checks</h2>\n<table id=\"check-stats\"><thead><tr><th class=\"sortable\">Check</th><th class=\"sortable\">Exercise</th><th class=\"sortable num\">Pass rate</th><th class=\"sortable num\">Mean score</th><th class=\"sortable num\">Submissions</th></tr></thead><tbody>\n");
-    for check in crate::catalog::CHECKS {
-        let results: Vec<&CheckResult> =
-            reports.values().filter_map(|r| r.checks.iter().find(|c| c.id == check.id)).collect();
-        if results.is_empty() {
-            continue;
-        }
-        let passed = results.iter().filter(|c| c.status == Status::Passed).count() as f64 / results.len() as f64;
-        let mean = results.iter().map(|c| c.score).sum::<f64>() / results.len() as f64;
+    for stat in gradebook::check_stats(reports) {
+        let passed = stat.pass_rate;
         let _ = writeln!(
             body,
-            "<tr><td><code>{}</code></td><td>{}</td><td class=\"num\" data-value=\"{passed:.4}\"><span class=\"bar\"><span style=\"width:{:.0}%\"></span></span> {:.0}%</td><td class=\"num\">{mean:.2} / {}</td><td class=\"num\">{}</td></tr>",
-            check.id,
-            check.exercise.id(),
+            "<tr><td><code>{}</code></td><td>{}</td><td class=\"num\" data-value=\"{passed:.4}\"><span class=\"bar\"><span style=\"width:{:.0}%\"></span></span> {:.0}%</td><td class=\"num\">{:.2} / {}</td><td class=\"num\">{}</td></tr>",
+            stat.check.id,
+            stat.check.exercise.id(),
             passed * 100.0,
             passed * 100.0,
-            check.points,
-            results.len()
+            stat.mean_score,
+            stat.check.points,
+            stat.submissions
         );
     }
     body.push_str("</tbody></table>\n");

@@ -257,15 +257,29 @@ pub fn visibility_name(v: Visibility) -> &'static str {
     }
 }
 
-/// Writes `value` as pretty JSON to `path` atomically (temporary file, then rename).
-pub fn write_json_atomic(path: &std::path::Path, value: &impl Serialize) -> std::io::Result<()> {
+/// Writes `bytes` to `path` atomically (a temporary file beside it, then a rename), creating the
+/// folder if needed: a reader never sees half a file, and a killed grader leaves the old one.
+pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(std::path::Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    serde_json::to_writer_pretty(&mut file, value)?;
-    std::io::Write::write_all(&mut file, b"\n")?;
+    std::io::Write::write_all(&mut file, bytes)?;
     file.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// Writes `value` as pretty JSON to `path` atomically.
+pub fn write_json_atomic(path: &std::path::Path, value: &impl Serialize) -> std::io::Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value)?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)
+}
+
+/// Writes `report.html`, the page of `report`, into `dir`; returns its path.
+pub fn write_page(dir: &std::path::Path, report: &Report) -> std::io::Result<std::path::PathBuf> {
+    let page = dir.join("report.html");
+    write_atomic(&page, crate::html::report_page(report).as_bytes())?;
+    Ok(page)
 }
 
 /// Writes a report's files into `dir`: `report.json`, `report.html` (the page students and
@@ -276,15 +290,11 @@ pub fn write_report_files(
     report: &Report,
     gradescope: bool,
 ) -> std::io::Result<std::path::PathBuf> {
-    std::fs::create_dir_all(dir)?;
     let json = dir.join("report.json");
     write_json_atomic(&json, report)?;
     if gradescope {
         write_json_atomic(&dir.join("results.json"), &report.to_gradescope())?;
     }
-    let html = dir.join("report.html");
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut file, crate::html::report_page(report).as_bytes())?;
-    file.persist(&html).map_err(|e| e.error)?;
+    write_page(dir, report)?;
     Ok(json)
 }

@@ -1,6 +1,7 @@
 //! `grader pages`: (re)write the HTML pages of a graded folder from its reports — every
 //! `<student>/report.html` and the dashboard `index.html` (after a merge, or an older grader).
 
+use crate::report::write_page;
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -16,16 +17,12 @@ pub fn run(args: Args) -> Result<i32> {
     let single = args.folder.join("report.json");
     if single.is_file() {
         let report: crate::report::Report = serde_json::from_str(&std::fs::read_to_string(&single)?)?;
-        crate::gradebook::write_atomic(&args.folder.join("report.html"), &crate::html::report_page(&report))?;
-        println!("{}", args.folder.join("report.html").display());
+        println!("{}", write_page(&args.folder, &report)?.display());
         return Ok(0);
     }
     let reports = crate::gradebook::load_reports(&args.folder)?;
     for (student, report) in &reports {
-        crate::gradebook::write_atomic(
-            &args.folder.join(student).join("report.html"),
-            &crate::html::report_page(report),
-        )?;
+        write_page(&args.folder.join(student), report)?;
     }
     crate::gradebook::write(&args.folder)?;
     println!("{} student pages and {}", reports.len(), args.folder.join("index.html").display());
