@@ -75,7 +75,7 @@ gpu-check: setup
 
 bench: setup
 	$(CARGO) run --release -p resnet-lab-bench -- $(if $(DATA),--data $(DATA),--width 8 --batch-size 128 --epochs 2 --runs 1)
-	@if [ -n "$(DATA)" ] && command -v nvidia-smi >/dev/null; then .venv/bin/python bench/pytorch_baseline.py $(DATA); fi
+	@if [ -n "$(DATA)" ] && command -v nvidia-smi >/dev/null; then .venv/bin/python bench/pytorch_baseline.py $(DATA) --compare target/bench/bench.json --out target/bench/pytorch.json; fi
 
 bench-throughput: setup
 	bash bench/throughput.sh $(DATA)

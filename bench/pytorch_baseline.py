@@ -1,9 +1,14 @@
 """Eager-PyTorch baseline of the recipe `resnet-bench` times: the same CIFAR ResNet-18, GPU-resident
 uint8 data with per-batch random crop (pad 4) and flip on the GPU, fp16 autocast, channels_last,
-Nesterov SGD with a warmup-then-linear-decay schedule and label smoothing, batch 512.
+Nesterov SGD (PyTorch's default multi-tensor "foreach" update) with a warmup-then-linear-decay
+schedule and label smoothing, batch 512 (full batches only), evaluation in batches of 1000.
 
-Usage: python bench/pytorch_baseline.py DATA_DIR [--epochs 8] [--lr 0.4] [--runs 3]
+Usage: python bench/pytorch_baseline.py DATA_DIR [--epochs 5] [--lr 0.2] [--runs 3] [--compare bench.json]
+
+With --compare (the JSON `resnet-bench` wrote in the same session on the same GPU) it prints the
+ratio of the median steady throughputs, tch / PyTorch.
 """
+import json
 import argparse
 import os
 import sys
@@ -29,10 +34,13 @@ def main():
     born = time.time() - (time.time() - os.stat(f"/proc/{os.getpid()}").st_ctime)
     p = argparse.ArgumentParser()
     p.add_argument("data")
-    p.add_argument("--epochs", type=int, default=8)
-    p.add_argument("--lr", type=float, default=0.4)
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--lr", type=float, default=0.2)
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--batch", type=int, default=512)
+    p.add_argument("--eval-batch", type=int, default=1000)
+    p.add_argument("--compare", help="resnet-bench JSON to compare with")
+    p.add_argument("--out", help="write the runs as JSON here")
     a = p.parse_args()
     dev = torch.device("cuda")
     xtr, ytr = load(a.data, [f"data_batch_{i}.bin" for i in range(1, 6)])
@@ -41,6 +49,7 @@ def main():
     mean, std = MEAN.to(dev), STD.to(dev)
     print(f"data on the GPU {time.time() - born:.2f} s after process start", flush=True)
     n = len(ytr)
+    results = []
     for seed in range(a.runs):
         torch.manual_seed(seed)
         model = ResNet(BasicBlock, [2, 2, 2, 2]).to(dev).to(memory_format=torch.channels_last)
@@ -48,7 +57,7 @@ def main():
             if isinstance(m, torch.nn.Conv2d):
                 torch.nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
         opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=0.9, nesterov=True, weight_decay=5e-4)
-        steps = n // a.batch + (1 if n % a.batch >= 2 else 0)
+        steps = max(1, n // a.batch)
         total, warm = steps * a.epochs, max(1, round(steps * a.epochs * 0.2))
         lr_at = lambda s: a.lr * (s + 1) / warm if s < warm else a.lr * (total - s) / max(1, total - warm)
         step, times, t75 = 0, [], None
@@ -81,15 +90,29 @@ def main():
             model.eval()
             correct = 0
             with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16):
-                for i in range(0, len(yte), 2000):
-                    x = ((xte[i:i + 2000].float() / 255 - mean) / std).contiguous(memory_format=torch.channels_last)
-                    correct += (model(x).argmax(1) == yte[i:i + 2000]).sum().item()
+                hits = torch.zeros((), dtype=torch.int64, device=dev)
+                for i in range(0, len(yte), a.eval_batch):
+                    x = ((xte[i:i + a.eval_batch].float() / 255 - mean) / std).contiguous(memory_format=torch.channels_last)
+                    hits += (model(x).argmax(1) == yte[i:i + a.eval_batch]).sum()
+                correct = hits.item()
             acc = 100.0 * correct / len(yte)
             if acc >= 75 and t75 is None:
                 t75 = time.time() - born
             print(f"run {seed} epoch {epoch + 1} test {acc:.2f}% ({times[-1]:.2f} s)", flush=True)
         steady = sum(times[1:]) / max(1, len(times) - 1)
-        print(f"RESULT seed={seed} img_per_s={n / steady:.0f} first_epoch_s={times[0]:.2f} s_to_75={t75} final={acc:.2f}", flush=True)
+        img_s = steps * a.batch / steady
+        results.append({"seed": seed, "img_per_s": img_s, "first_epoch_s": times[0], "s_to_75": t75, "final_test_accuracy": acc})
+        print(f"RESULT seed={seed} img_per_s={img_s:.0f} first_epoch_s={times[0]:.2f} s_to_75={t75} final={acc:.2f}", flush=True)
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump({"device": torch.cuda.get_device_name(), "torch": torch.__version__, "runs": results}, f, indent=2)
+    if a.compare:
+        ours = sorted(r["img_per_s"] for r in json.load(open(a.compare)))
+        theirs = sorted(r["img_per_s"] for r in results)
+        ratio = ours[len(ours) // 2] / theirs[len(theirs) // 2]
+        gpu = torch.cuda.get_device_name()
+        print(f"{gpu}: median steady img/s tch {ours[len(ours) // 2]:.0f} · "
+              f"eager PyTorch {theirs[len(theirs) // 2]:.0f} · ratio {ratio:.2f}", flush=True)
 
 
 if __name__ == "__main__":

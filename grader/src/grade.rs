@@ -3,7 +3,7 @@
 
 use crate::catalog::{self, Check, Exercise};
 use crate::profile::ProfileName;
-use crate::protocol::{ChildStatus, Outcome, RunRequest};
+use crate::protocol::{ChildStatus, Message, Outcome, RunRequest};
 use crate::report::{BuildInfo, CheckResult, Metadata, Report, SCHEMA_VERSION, Status, round2, visibility_name};
 use crate::runner_build::{self, BuildFailure, Workspace};
 use crate::sandbox::{self, ChildRun, Exit, Limits};
@@ -41,6 +41,9 @@ pub struct GradeOptions {
     pub progress: bool,
     /// Caps every check's time limit (tests, impatient instructors).
     pub max_check_seconds: Option<u64>,
+    /// libtorch's CPU threads in each check process (`None`: one per core). A batch grading several
+    /// students at once shares the cores out, so that concurrent checks do not oversubscribe them.
+    pub threads: Option<usize>,
     /// Folders no check process may see, beyond the grader's own sources and `out_dir` (a batch
     /// hides its submissions and output folders, so that one student cannot read another's work).
     pub private: Vec<PathBuf>,
@@ -209,14 +212,22 @@ struct Session<'a> {
 }
 
 impl Session<'_> {
-    fn request(&self, check: &str) -> RunRequest {
+    fn request(&self, check: &str, then: &[&str]) -> RunRequest {
         RunRequest {
             check: check.to_string(),
             profile: self.options.profile.as_str().to_string(),
             scratch: self.scratch.clone(),
             data: self.options.data.clone(),
             seed: self.options.seed,
+            then: then.iter().map(|id| id.to_string()).collect(),
+            threads: self.options.threads,
         }
+    }
+
+    /// The limits of `check` in this run's profile.
+    fn limits_of(&self, check: &Check) -> Limits {
+        let limit = check.limit_s[self.options.profile.limit_index()];
+        self.limits(self.options.max_check_seconds.map_or(limit, |cap| limit.min(cap)))
     }
 
     fn limits(&self, seconds: u64) -> Limits {
@@ -229,7 +240,7 @@ impl Session<'_> {
 
     /// Starts one check process; `test_split` says whether it may read the test split (only
     /// checks that run no student code do).
-    fn spawn(&self, check: &str, limits: Limits, test_split: bool) -> Result<ChildRun> {
+    fn spawn(&self, check: &str, then: &[&str], limits: Limits, test_split: bool) -> Result<ChildRun> {
         let mut hide = self.hidden.clone();
         if let (Some(data), false) = (&self.options.data, test_split) {
             let test = crate::data_dir::batches_dir(data).join("test_batch.bin");
@@ -239,7 +250,7 @@ impl Session<'_> {
             sandbox::Isolation { hide, writable: vec![self.scratch.clone()], read_only: self.read_only_root.get() };
         let run = sandbox::run_child(
             &self.runner,
-            &self.request(check).to_args(),
+            &self.request(check, then).to_args(),
             &self.workdir,
             &[("RUST_BACKTRACE", "0".to_string())],
             limits,
@@ -254,9 +265,8 @@ impl Session<'_> {
 
     /// Runs `check` and returns the results of it and of the checks it reports for.
     fn run(&self, check: &'static Check) -> Result<Vec<CheckResult>> {
-        let limit = check.limit_s[self.options.profile.limit_index()];
-        let limits = self.limits(self.options.max_check_seconds.map_or(limit, |cap| limit.min(cap)));
-        let run = self.spawn(check.id, limits, check.test_split)?;
+        let limits = self.limits_of(check);
+        let run = self.spawn(check.id, &[], limits, check.test_split)?;
         let duration = run.duration.as_secs_f64();
         let mut covered: Vec<&'static Check> = vec![check];
         covered.extend(self.planned.iter().copied().filter(|c| c.reported_by == Some(check.id)));
@@ -285,6 +295,62 @@ impl Session<'_> {
     }
 }
 
+impl Session<'_> {
+    /// Runs `group` (checks of one exercise that need nothing from each other) in one process, in
+    /// turn, saving a process start per check. A check the process did not report on (it crashed,
+    /// hung or never got there) runs again alone, so that one check's failure costs no other check
+    /// anything but time.
+    fn run_group(&self, group: &[&'static Check]) -> Result<Vec<CheckResult>> {
+        let [first, rest @ ..] = group else { return Ok(Vec::new()) };
+        if rest.is_empty() {
+            return self.run(first);
+        }
+        let limits = group.iter().map(|c| self.limits_of(c)).max_by_key(|l| l.time).expect("a group is not empty");
+        let then: Vec<&str> = rest.iter().map(|c| c.id).collect();
+        let run = self.spawn(first.id, &then, limits, false)?;
+        let by_id: HashMap<&str, &Message> = run.messages.iter().map(|m| (m.check.as_str(), m)).collect();
+        let mut results = Vec::new();
+        // Each check's own seconds; the process's start and exit count for the first.
+        let total = run.duration.as_secs_f64();
+        let last = group.iter().filter_map(|c| by_id.get(c.id)?.elapsed_s).fold(0.0, f64::max);
+        let mut previous = -(total - last).max(0.0);
+        for check in group {
+            let Some(message) = by_id.get(check.id) else { break };
+            let elapsed = message.elapsed_s.unwrap_or(total);
+            let mut result = from_outcome(check, &message.outcome, (elapsed - previous).max(0.0));
+            previous = elapsed;
+            if run.forged > 0 {
+                result
+                    .message
+                    .push_str(&format!(" (the grader ignored {} forged result line(s) from this process)", run.forged));
+            }
+            results.push(result);
+        }
+        for check in &group[results.len()..] {
+            results.extend(self.run(check)?);
+        }
+        Ok(results)
+    }
+}
+
+/// The checks of `planned` that get a process of their own, in order, as groups that share one:
+/// consecutive checks of one exercise that run student code, need no other check's artifacts and
+/// report for no other check.
+fn process_groups(planned: &[&'static Check]) -> Vec<Vec<&'static Check>> {
+    let groupable =
+        |c: &Check| c.after.is_none() && !c.test_split && !planned.iter().any(|other| other.reported_by == Some(c.id));
+    let mut groups: Vec<Vec<&'static Check>> = Vec::new();
+    for &check in planned.iter().filter(|c| c.reported_by.is_none()) {
+        match groups.last_mut() {
+            Some(group) if groupable(check) && group.iter().all(|g| groupable(g) && g.exercise == check.exercise) => {
+                group.push(check)
+            }
+            _ => groups.push(vec![check]),
+        }
+    }
+    groups
+}
+
 /// What the runner says about itself: CUDA, libtorch. Where CUDA works in a plain process but not
 /// under a read-only file system (some GPU machines), check processes get a writable one, and the
 /// report's isolation line says so.
@@ -302,7 +368,7 @@ fn runner_info(session: &Session<'_>) -> Result<serde_json::Value> {
 }
 
 fn runner_info_once(session: &Session<'_>) -> Result<serde_json::Value> {
-    let run = session.spawn(INFO_CHECK, session.limits(120), false)?;
+    let run = session.spawn(INFO_CHECK, &[], session.limits(120), false)?;
     match run.messages.into_iter().find(|m| m.check == INFO_CHECK) {
         Some(message) => Ok(message.outcome.details),
         None => {
@@ -491,7 +557,8 @@ pub fn grade_prepared(options: &GradeOptions, prepared: Prepared) -> Result<Repo
         } else {
             format!("cpu ({} threads)", info["threads"].as_i64().unwrap_or(0))
         };
-        for check in checks.iter().filter(|c| c.reported_by.is_none()) {
+        for group in process_groups(&checks) {
+            let check = group[0];
             let dependency = check.after.and_then(|dep| results.iter().find(|r| r.id == dep));
             let produced = match dependency {
                 Some(dep) if dep.status == Status::NotImplemented => vec![result_for(
@@ -512,7 +579,7 @@ pub fn grade_prepared(options: &GradeOptions, prepared: Prepared) -> Result<Repo
                         serde_json::Value::Null,
                     )]
                 }
-                _ => session.run(check)?,
+                _ => session.run_group(&group)?,
             };
             for result in produced {
                 if options.progress {
@@ -610,6 +677,26 @@ mod tests {
         assert_eq!(plan(true, &[]).unwrap().len(), catalog::CHECKS.len());
         assert!(plan(false, &["nope".to_string()]).unwrap_err().to_string().contains("no check"));
     }
+
+    #[test]
+    fn checks_of_one_exercise_share_a_process_unless_they_depend_on_one() {
+        let groups: Vec<Vec<&str>> =
+            process_groups(&plan(true, &[]).unwrap()).iter().map(|g| g.iter().map(|c| c.id).collect()).collect();
+        let sizes: Vec<(&str, usize)> = groups.iter().map(|g| (g[0], g.len())).collect();
+        assert_eq!(
+            sizes,
+            [
+                ("basic_block.shape", 7),
+                ("bottleneck.shape", 7),
+                ("he_init.layers", 1),
+                ("training.runs", 1),
+                ("training.accuracy", 1),
+                ("training.reported", 1),
+                ("ablation.runs", 1),
+                ("ablation.measured", 1)
+            ]
+        );
+    }
     // END HIDDEN
 
     /// A stand-in runner that "sees CUDA" only where it can write outside its scratch folder, as
@@ -647,6 +734,7 @@ echo "{{\"nonce\":\"$nonce\",\"check\":\"$check\",\"outcome\":{{\"status\":\"com
             release: false,
             progress: false,
             max_check_seconds: Some(20),
+            threads: None,
             private: Vec::new(),
         };
         let report = grade_prepared(&options, Prepared::Runner(runner, 0.0)).unwrap();
@@ -655,6 +743,51 @@ echo "{{\"nonce\":\"$nonce\",\"check\":\"$check\",\"outcome\":{{\"status\":\"com
         if !isolation.starts_with("none") && sandbox::Isolation::read_only_root() {
             assert!(isolation.contains("CUDA failed under a read-only one"), "{isolation}");
         }
+    }
+
+    /// A stand-in runner that reports the first check of a group and then dies: the check it never
+    /// reported on runs again in a process of its own and keeps its points.
+    #[test]
+    fn a_check_a_group_process_did_not_report_runs_again_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let runner = dir.path().join("runner.sh");
+        let script = r#"#!/bin/sh
+read nonce
+check=$(printf '%s' "$2" | sed 's/.*"check":"\([^"]*\)".*/\1/')
+case "$2" in *'"then"'*) how=grouped ;; *) how=alone ;; esac
+echo "{\"nonce\":\"$nonce\",\"check\":\"$check\",\"outcome\":{\"status\":\"completed\",\"score\":1,\"message\":\"$how\"},\"elapsed_s\":0.5}" >&3
+[ $how = grouped ] && kill -9 $$
+exit 0
+"#;
+        std::fs::write(&runner, script).unwrap();
+        std::fs::set_permissions(&runner, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let options = GradeOptions {
+            crate_dir: dir.path().to_path_buf(),
+            profile: ProfileName::Smoke,
+            data: None,
+            hidden: false,
+            only: vec!["basic_block".to_string()],
+            out_dir: dir.path().join("out"),
+            seed: 0,
+            runner: Some(runner.clone()),
+            release: false,
+            progress: false,
+            max_check_seconds: Some(20),
+            threads: Some(1),
+            private: Vec::new(),
+        };
+        let report = grade_prepared(&options, Prepared::Runner(runner, 0.0)).unwrap();
+        let seen: Vec<(&str, Status, &str)> =
+            report.checks.iter().map(|c| (c.id.as_str(), c.status, c.message.as_str())).collect();
+        assert_eq!(
+            seen,
+            [
+                ("basic_block.shape", Status::Passed, "grouped"),
+                ("basic_block.shape_downsample", Status::Passed, "alone")
+            ]
+        );
+        assert!(report.checks[0].duration_s >= 0.5, "the first check's seconds include the process start");
     }
 
     fn run_with(exit: Exit, stderr: &str) -> ChildRun {

@@ -51,12 +51,17 @@ impl ProfileName {
                 gpu: true,
                 data: DataSource::Cifar10 { validation: 5000 },
                 base_width: 64,
-                epochs: 8,
+                // The shortest schedule that clears 75% with a margin: 82.0–82.8% test accuracy
+                // for the solution (H100, 3 seeds, 2026-11-27); the notebook's 8 epochs at 0.4 give
+                // ~88% but cost 60% more GPU time per submission.
+                epochs: 5,
                 batch_size: 512,
-                peak_learning_rate: 0.4,
+                peak_learning_rate: 0.2,
                 accuracy_threshold: 75.0,
+                // The ablation compares variants; their checks measure structure and honesty, not
+                // accuracy levels, so a third of the data is enough.
                 ablation_epochs: 3,
-                ablation_train_examples: 45000,
+                ablation_train_examples: 15000,
                 // CUDA reserves far more address space than it uses: no RLIMIT_AS on GPUs.
                 memory_limit_bytes: None,
             },

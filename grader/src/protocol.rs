@@ -1,8 +1,9 @@
 //! What a check process sends back to the grader.
 //!
-//! The grader starts `grader-runner` once per check with a write end of a private pipe as file
-//! descriptor [`RESULT_FD`] and a fresh random nonce on its standard input. After the check, the
-//! runner writes one JSON line, a [`Message`], to that descriptor. The grader accepts only messages
+//! The grader starts `grader-runner` for a check (or for a few checks of one exercise, run in turn)
+//! with a write end of a private pipe as file descriptor [`RESULT_FD`] and a fresh random nonce on
+//! its standard input. After each check, the runner writes one JSON line, a [`Message`], to that
+//! descriptor. The grader accepts only messages
 //! with the nonce and only for the checks that process runs; it never reads results from the
 //! child's stdout (which student code controls) and never trusts its exit code.
 
@@ -74,6 +75,10 @@ pub struct Message {
     pub check: String,
     /// The result.
     pub outcome: Outcome,
+    /// Seconds since the process started, when the result was written (a process running several
+    /// checks tells how long each took).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elapsed_s: Option<f64>,
 }
 
 /// Command-line arguments of `grader-runner`, shared so that both sides agree.
@@ -89,6 +94,12 @@ pub struct RunRequest {
     pub data: Option<std::path::PathBuf>,
     /// Seed for everything random.
     pub seed: u64,
+    /// Checks to run after `check` in the same process, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub then: Vec<String>,
+    /// libtorch's CPU threads in this process (`None`: its default, one per core).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
 }
 
 impl RunRequest {
@@ -112,9 +123,18 @@ mod tests {
 
     #[test]
     fn requests_round_trip_through_args() {
-        let r =
-            RunRequest { check: "a.b".into(), profile: "smoke".into(), scratch: "/tmp/x".into(), data: None, seed: 9 };
+        let r = RunRequest {
+            check: "a.b".into(),
+            profile: "smoke".into(),
+            scratch: "/tmp/x".into(),
+            data: None,
+            seed: 9,
+            then: vec![],
+            threads: None,
+        };
         assert_eq!(RunRequest::from_args(&r.to_args()).unwrap(), r);
+        let grouped = RunRequest { then: vec!["a.c".into()], threads: Some(2), ..r };
+        assert_eq!(RunRequest::from_args(&grouped.to_args()).unwrap(), grouped);
         assert!(RunRequest::from_args(&["x".into()]).unwrap_err().contains("usage"));
     }
 

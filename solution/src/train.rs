@@ -9,8 +9,9 @@
 use crate::Error;
 use crate::augment::{normalize, random_crop_flip, to_channels_last};
 use crate::data::Dataset;
+use crate::optim::{Sgd, SgdConfig};
 use crate::resnet::ResNetConfig;
-use tch::nn::{self, ModuleT, OptimizerConfig};
+use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Reduction, Tensor};
 
 /// Everything a training run may use besides the data.
@@ -52,7 +53,8 @@ pub struct TrainConfig {
 }
 
 impl Default for TrainConfig {
-    /// The GPU recipe: about 89% test accuracy on CIFAR-10 after 8 epochs, past 75% after ~5.
+    /// The GPU recipe: about 88% test accuracy on CIFAR-10 after 8 epochs (H100, 57k images/s; a
+    /// 5-epoch schedule at a peak learning rate of 0.2 gives about 82%).
     fn default() -> Self {
         Self {
             epochs: 8,
@@ -66,7 +68,7 @@ impl Default for TrainConfig {
             augment: true,
             mixed_precision: true,
             channels_last: true,
-            eval_batch_size: 2000,
+            eval_batch_size: 1000,
             device: Device::cuda_if_available(),
             seed: 0,
             model: ResNetConfig::default(),
@@ -185,18 +187,27 @@ pub fn seed_everything(seed: u64) {
     }
 }
 
-/// Number of SGD steps per epoch (a last batch of fewer than 2 examples is dropped: BatchNorm
-/// cannot train on one example).
+/// Number of SGD steps per epoch: full batches only (the examples left over are a different
+/// random few each epoch), so that every step has the same shape and the GPU libraries plan each
+/// kernel once. A dataset smaller than one batch is one step.
 pub fn steps_per_epoch(examples: i64, batch_size: i64) -> usize {
-    let full = examples / batch_size;
-    (full + i64::from(examples % batch_size >= 2)) as usize
+    (examples / batch_size.max(1)).max(i64::from(examples > 0)) as usize
 }
 
-/// Nesterov SGD over every trainable variable of `vs`, configured from `config`.
-pub fn sgd(vs: &nn::VarStore, config: &TrainConfig) -> Result<nn::Optimizer, Error> {
-    nn::Sgd { momentum: config.momentum, dampening: 0.0, wd: config.weight_decay, nesterov: true }
-        .build(vs, config.peak_learning_rate)
-        .map_err(|e| Error::Training(format!("cannot build the optimizer: {e}")))
+/// Nesterov SGD over every trainable variable of `vs`, configured from `config` (weight decay,
+/// momentum, gradient clipping), updating all variables as one buffer (see [`crate::optim`]).
+pub fn sgd(vs: &nn::VarStore, config: &TrainConfig) -> Result<Sgd, Error> {
+    Sgd::new(
+        vs,
+        SgdConfig {
+            learning_rate: config.peak_learning_rate,
+            momentum: config.momentum,
+            weight_decay: config.weight_decay,
+            nesterov: true,
+            grad_clip: config.grad_clip,
+        },
+    )
+    .map_err(|e| Error::Training(format!("cannot build the optimizer: {e}")))
 }
 
 /// Switches the 4-D variables of `vs` to the channels-last layout when `config` asks for it.
@@ -236,7 +247,7 @@ pub fn prepare_batch(images: &Tensor, config: &TrainConfig, train: bool) -> Tens
 /// learning rate of every step from `schedule`, counting steps from `first_step`.
 pub fn train_epoch(
     net: &dyn ModuleT,
-    opt: &mut nn::Optimizer,
+    opt: &mut Sgd,
     data: &Dataset,
     config: &TrainConfig,
     schedule: &LrSchedule,
@@ -263,9 +274,6 @@ pub fn train_epoch(
         });
         opt.zero_grad();
         loss.backward();
-        if let Some(max_norm) = config.grad_clip {
-            opt.clip_grad_norm(max_norm);
-        }
         opt.step();
         loss_sum += loss.detach().to_kind(Kind::Float) * len as f64;
         correct += logits.argmax(-1, false).eq_tensor(&y).sum(Kind::Int64);
@@ -279,19 +287,27 @@ pub fn train_epoch(
     }
 }
 
-/// Accuracy in percent of `net` on `data` (already on the device), in evaluation mode.
+/// Accuracy in percent of `net` on `data` (already on the device), in evaluation mode, in batches
+/// of `config.eval_batch_size`. On a GPU a last, smaller batch is padded to the full size (and the
+/// padding ignored), so that evaluation runs one input shape only.
 pub fn evaluate(net: &dyn ModuleT, data: &Dataset, config: &TrainConfig) -> f64 {
     let n = data.len();
     if n == 0 {
         return 0.0;
     }
+    let batch_size = config.eval_batch_size.max(1);
+    let pad_last = data.images.device().is_cuda();
     let correct = tch::no_grad(|| {
         let mut correct = Tensor::zeros([], (Kind::Int64, data.images.device()));
         let mut start = 0;
         while start < n {
-            let len = config.eval_batch_size.min(n - start);
-            let x = prepare_batch(&data.images.narrow(0, start, len), config, false);
-            let logits = tch::autocast(config.autocast(), || net.forward_t(&x, false));
+            let len = batch_size.min(n - start);
+            let mut images = data.images.narrow(0, start, len);
+            if pad_last && len < batch_size {
+                images = images.constant_pad_nd([0, 0, 0, 0, 0, 0, 0, batch_size - len]);
+            }
+            let x = prepare_batch(&images, config, false);
+            let logits = tch::autocast(config.autocast(), || net.forward_t(&x, false)).narrow(0, 0, len);
             correct += logits.argmax(-1, false).eq_tensor(&data.labels.narrow(0, start, len)).sum(Kind::Int64);
             start += len;
         }
@@ -313,10 +329,11 @@ mod tests {
     }
 
     #[test]
-    fn steps_drop_only_a_last_batch_of_one() {
-        assert_eq!(steps_per_epoch(10, 4), 3);
-        assert_eq!(steps_per_epoch(9, 4), 2);
+    fn steps_are_full_batches_and_at_least_one() {
+        assert_eq!(steps_per_epoch(11, 4), 2);
         assert_eq!(steps_per_epoch(8, 4), 2);
+        assert_eq!(steps_per_epoch(3, 4), 1);
+        assert_eq!(steps_per_epoch(0, 4), 0);
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub mod he_init;
 pub mod hooks;
 pub mod landscape;
 pub mod layers;
+pub mod optim;
 pub mod plain;
 pub mod plots;
 pub mod resnet;

@@ -71,8 +71,35 @@ fn info() -> Outcome {
     Outcome::pass("runner ready").with_details(details)
 }
 
-/// Runs the requested check and exits the process.
+/// The outcomes of one check (its own, and those of the checks it reports for).
+fn outcomes_of(request: &RunRequest) -> Vec<(String, Outcome)> {
+    let error =
+        |message: String| Outcome { status: ChildStatus::Error, score: 0.0, message, details: serde_json::Value::Null };
+    let Some(check) = checks::find(&request.check) else {
+        if request.check == grader::grade::INFO_CHECK {
+            return vec![(request.check.clone(), info())];
+        }
+        return vec![(request.check.clone(), error(format!("this runner has no check {:?}", request.check)))];
+    };
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let context = Context::new(request)?;
+        check(&context)
+    }));
+    match result {
+        Ok(Ok(checks::Outcomes::One(outcome))) => vec![(request.check.clone(), outcome)],
+        Ok(Ok(checks::Outcomes::Many(outcomes))) => outcomes.into_iter().map(|(id, o)| (id.to_string(), o)).collect(),
+        Ok(Err(problem)) => vec![(request.check.clone(), error(problem))],
+        Err(_) => {
+            let text = LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_else(|| "a panic".into());
+            vec![(request.check.clone(), outcome_for_panic(&text))]
+        }
+    }
+}
+
+/// Runs the requested check (and the ones after it, in turn), writing each result as soon as it is
+/// known, and exits the process.
 pub fn run(request: RunRequest) -> ! {
+    let started = std::time::Instant::now();
     let mut nonce = String::new();
     let _ = std::io::stdin().lock().read_line(&mut nonce);
     let nonce = nonce.trim().to_string();
@@ -85,50 +112,21 @@ pub fn run(request: RunRequest) -> ! {
         eprintln!("panic: {text}");
         *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) = Some(text);
     }));
-
-    let outcomes = match checks::find(&request.check) {
-        None if request.check == grader::grade::INFO_CHECK => vec![(request.check.clone(), info())],
-        None => vec![(
-            request.check.clone(),
-            Outcome {
-                status: ChildStatus::Error,
-                score: 0.0,
-                message: format!("this runner has no check {:?}", request.check),
-                details: serde_json::Value::Null,
-            },
-        )],
-        Some(check) => {
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let context = Context::new(&request)?;
-                check(&context)
-            }));
-            match result {
-                Ok(Ok(checks::Outcomes::One(outcome))) => vec![(request.check.clone(), outcome)],
-                Ok(Ok(checks::Outcomes::Many(outcomes))) => {
-                    outcomes.into_iter().map(|(id, o)| (id.to_string(), o)).collect()
-                }
-                Ok(Err(problem)) => vec![(
-                    request.check.clone(),
-                    Outcome {
-                        status: ChildStatus::Error,
-                        score: 0.0,
-                        message: problem,
-                        details: serde_json::Value::Null,
-                    },
-                )],
-                Err(_) => {
-                    let text =
-                        LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_else(|| "a panic".into());
-                    vec![(request.check.clone(), outcome_for_panic(&text))]
-                }
-            }
-        }
-    };
-    for (check, outcome) in outcomes {
-        let line = serde_json::to_string(&Message { nonce: nonce.clone(), check, outcome }).expect("serializable");
-        let _ = writeln!(channel, "{line}");
+    if let Some(threads) = request.threads {
+        tch::set_num_threads(threads.clamp(1, 1024) as i32);
     }
-    let _ = channel.flush();
+
+    let ids = std::iter::once(request.check.clone()).chain(request.then.iter().cloned()).collect::<Vec<_>>();
+    for id in ids {
+        let one = RunRequest { check: id, then: Vec::new(), ..request.clone() };
+        for (check, outcome) in outcomes_of(&one) {
+            let elapsed_s = Some(started.elapsed().as_secs_f64());
+            let message = Message { nonce: nonce.clone(), check, outcome, elapsed_s };
+            let line = serde_json::to_string(&message).expect("serializable");
+            let _ = writeln!(channel, "{line}");
+        }
+        let _ = channel.flush();
+    }
     std::process::exit(0);
 }
 

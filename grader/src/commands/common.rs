@@ -48,6 +48,7 @@ impl GradingArgs {
             release: self.release,
             progress: !self.quiet,
             max_check_seconds: self.max_check_seconds,
+            threads: None,
             private: Vec::new(),
         }
     }

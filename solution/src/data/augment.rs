@@ -9,10 +9,31 @@ pub const STD: [f64; 3] = [0.2023, 0.1994, 0.2010];
 
 /// `uint8` images `[N, 3, H, W]` → standardized `float32` (`(x / 255 - mean) / std`).
 pub fn normalize(images: &Tensor) -> Tensor {
-    let device = images.device();
-    let mean = Tensor::from_slice(&MEAN).to_kind(Kind::Float).to_device(device).view([1, 3, 1, 1]);
-    let std = Tensor::from_slice(&STD).to_kind(Kind::Float).to_device(device).view([1, 3, 1, 1]);
-    (images.to_kind(Kind::Float) / 255.0 - mean) / std
+    let (scale, shift) = normalization_constants(images.device());
+    images.to_kind(Kind::Float) * scale + shift
+}
+
+thread_local! {
+    /// `1 / (255 std)` and `-mean / std` as `[1, 3, 1, 1]` tensors, per device.
+    static NORMALIZATION: std::cell::RefCell<Vec<(Device, Tensor, Tensor)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The per-channel affine map of [`normalize`] on `device`, copied there once per thread: a copy
+/// from the host makes the CPU wait for every kernel queued before it, which per batch would
+/// stall the GPU's queue.
+fn normalization_constants(device: Device) -> (Tensor, Tensor) {
+    NORMALIZATION.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some((_, scale, shift)) = cache.iter().find(|(d, _, _)| *d == device) {
+            return (scale.shallow_clone(), shift.shallow_clone());
+        }
+        let scale: Vec<f32> = STD.iter().map(|s| (1.0 / (255.0 * s)) as f32).collect();
+        let shift: Vec<f32> = MEAN.iter().zip(STD).map(|(m, s)| (-m / s) as f32).collect();
+        let scale = Tensor::from_slice(&scale).view([1, 3, 1, 1]).to_device(device);
+        let shift = Tensor::from_slice(&shift).view([1, 3, 1, 1]).to_device(device);
+        cache.push((device, scale.shallow_clone(), shift.shallow_clone()));
+        (scale, shift)
+    })
 }
 
 /// Random crop with zero padding `pad` (each image its own offset) and random horizontal flip,
