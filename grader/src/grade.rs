@@ -44,6 +44,9 @@ pub struct GradeOptions {
     /// libtorch's CPU threads in each check process (`None`: one per core). A batch grading several
     /// students at once shares the cores out, so that concurrent checks do not oversubscribe them.
     pub threads: Option<usize>,
+    /// The share of the GPU's memory each check process's allocator may hold (`None`: no cap), so
+    /// that one student's runaway allocation ends in their own out-of-memory error, not another's.
+    pub gpu_memory_fraction: Option<f64>,
     /// Folders no check process may see, beyond the grader's own sources and `out_dir` (a batch
     /// hides its submissions and output folders, so that one student cannot read another's work).
     pub private: Vec<PathBuf>,
@@ -248,11 +251,15 @@ impl Session<'_> {
         }
         let isolation =
             sandbox::Isolation { hide, writable: vec![self.scratch.clone()], read_only: self.read_only_root.get() };
+        let mut env = vec![("RUST_BACKTRACE", "0".to_string())];
+        if let Some(fraction) = self.options.gpu_memory_fraction.filter(|_| self.options.profile.settings().gpu) {
+            env.push(("PYTORCH_CUDA_ALLOC_CONF", allocator_conf(fraction)));
+        }
         let run = sandbox::run_child(
             &self.runner,
             &self.request(check, then).to_args(),
             &self.workdir,
-            &[("RUST_BACKTRACE", "0".to_string())],
+            &env,
             limits,
             Some(&isolation),
         )
@@ -331,6 +338,12 @@ impl Session<'_> {
         }
         Ok(results)
     }
+}
+
+/// libtorch's CUDA allocator setting that caps a process at `fraction` of the GPU's memory (an
+/// allocation beyond it fails with "CUDA out of memory" in that process only).
+pub fn allocator_conf(fraction: f64) -> String {
+    format!("per_process_memory_fraction:{:.4}", fraction.clamp(0.01, 1.0))
 }
 
 /// The checks of `planned` that get a process of their own, in order, as groups that share one:
@@ -716,7 +729,7 @@ mod tests {
 read nonce
 check=$(printf '%s' "$2" | sed 's/.*"check":"\([^"]*\)".*/\1/')
 if touch {probe} 2>/dev/null; then cuda=true; else cuda=false; fi
-echo "{{\"nonce\":\"$nonce\",\"check\":\"$check\",\"outcome\":{{\"status\":\"completed\",\"score\":1,\"message\":\"ok\",\"details\":{{\"cuda\":$cuda,\"libtorch\":\"test\"}}}}}}" >&3
+echo "{{\"nonce\":\"$nonce\",\"check\":\"$check\",\"outcome\":{{\"status\":\"completed\",\"score\":1,\"message\":\"ok $PYTORCH_CUDA_ALLOC_CONF\",\"details\":{{\"cuda\":$cuda,\"libtorch\":\"test\"}}}}}}" >&3
 "#,
             probe = probe.display()
         );
@@ -735,10 +748,15 @@ echo "{{\"nonce\":\"$nonce\",\"check\":\"$check\",\"outcome\":{{\"status\":\"com
             progress: false,
             max_check_seconds: Some(20),
             threads: None,
+            gpu_memory_fraction: Some(0.25),
             private: Vec::new(),
         };
         let report = grade_prepared(&options, Prepared::Runner(runner, 0.0)).unwrap();
         assert_eq!(report.score, 2.0, "{:?}", report.checks);
+        assert_eq!(
+            report.checks[0].message, "ok per_process_memory_fraction:0.2500",
+            "the GPU memory cap reaches the process"
+        );
         let isolation = &report.metadata.isolation;
         if !isolation.starts_with("none") && sandbox::Isolation::read_only_root() {
             assert!(isolation.contains("CUDA failed under a read-only one"), "{isolation}");
@@ -775,6 +793,7 @@ exit 0
             progress: false,
             max_check_seconds: Some(20),
             threads: Some(1),
+            gpu_memory_fraction: Some(0.5),
             private: Vec::new(),
         };
         let report = grade_prepared(&options, Prepared::Runner(runner, 0.0)).unwrap();

@@ -22,8 +22,8 @@ pub struct Args {
     /// Public checks only.
     #[arg(long)]
     public_only: bool,
-    /// Submissions graded at the same time (their checks share the CPU/GPU, the cores split among
-    /// them; builds stay one at a time and overlap with grading). On an H100 with MPS running
+    /// Submissions graded at the same time (their checks share the CPU/GPU: the cores and 90% of
+    /// the GPU's memory split among them; builds stay one at a time and overlap with grading). On an H100 with MPS running
     /// (`nvidia-cuda-mps-control -d`), 8 graded 482 submissions per hour, 4 409, 1 196;
     /// `make bench-throughput DATA=dir` measures the curve on yours.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]

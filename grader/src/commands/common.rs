@@ -49,6 +49,7 @@ impl GradingArgs {
             progress: !self.quiet,
             max_check_seconds: self.max_check_seconds,
             threads: None,
+            gpu_memory_fraction: None,
             private: Vec::new(),
         }
     }
