@@ -198,6 +198,16 @@ fn from_outcome(check: &Check, outcome: &Outcome, duration: f64) -> CheckResult 
     result_for(check, status, fraction, outcome.message.clone(), duration, outcome.details.clone())
 }
 
+/// The result of a check its process reported, saying so when that process also wrote `forged`
+/// lines the grader ignored.
+fn reported(check: &Check, outcome: &Outcome, duration: f64, forged: usize) -> CheckResult {
+    let mut result = from_outcome(check, outcome, duration);
+    if forged > 0 {
+        result.message.push_str(&format!(" (the grader ignored {forged} forged result line(s) from this process)"));
+    }
+    result
+}
+
 /// Runs the checks of a grading run, one process each.
 struct Session<'a> {
     runner: PathBuf,
@@ -283,13 +293,7 @@ impl Session<'_> {
             .map(|c| {
                 let own_duration = if c.id == check.id { duration } else { 0.0 };
                 match by_id.get(c.id).or_else(|| by_id.get(check.id).filter(|o| o.status != ChildStatus::Completed)) {
-                    Some(outcome) => {
-                        let mut result = from_outcome(c, outcome, own_duration);
-                        if run.forged > 0 {
-                            result.message.push_str(&format!(" (the grader ignored {} forged result line(s) from this process)", run.forged));
-                        }
-                        result
-                    }
+                    Some(outcome) => reported(c, outcome, own_duration, run.forged),
                     None => {
                         let (status, message) = explain_missing_result(&run, &limits);
                         let details = serde_json::json!({"stderr_tail": last_lines(&run.stderr, 20), "stdout_tail": last_lines(&run.stdout, 5)});
@@ -324,14 +328,8 @@ impl Session<'_> {
         for check in group {
             let Some(message) = by_id.get(check.id) else { break };
             let elapsed = message.elapsed_s.unwrap_or(total);
-            let mut result = from_outcome(check, &message.outcome, (elapsed - previous).max(0.0));
+            results.push(reported(check, &message.outcome, (elapsed - previous).max(0.0), run.forged));
             previous = elapsed;
-            if run.forged > 0 {
-                result
-                    .message
-                    .push_str(&format!(" (the grader ignored {} forged result line(s) from this process)", run.forged));
-            }
-            results.push(result);
         }
         for check in &group[results.len()..] {
             results.extend(self.run(check)?);
@@ -712,17 +710,44 @@ mod tests {
     }
     // END HIDDEN
 
+    /// Writes `script` as an executable stand-in for `grader-runner` in `dir`.
+    fn stand_in(dir: &Path, script: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let runner = dir.join("runner.sh");
+        std::fs::write(&runner, script).unwrap();
+        std::fs::set_permissions(&runner, std::fs::Permissions::from_mode(0o755)).unwrap();
+        runner
+    }
+
+    /// Options that grade `only` in `dir` with the stand-in `runner` (smoke profile, 20 s limit).
+    fn stand_in_options(dir: &Path, runner: &Path, only: &str) -> GradeOptions {
+        GradeOptions {
+            crate_dir: dir.to_path_buf(),
+            profile: ProfileName::Smoke,
+            data: None,
+            hidden: false,
+            only: vec![only.to_string()],
+            out_dir: dir.join("out"),
+            seed: 0,
+            runner: Some(runner.to_path_buf()),
+            release: false,
+            progress: false,
+            max_check_seconds: Some(20),
+            threads: None,
+            gpu_memory_fraction: None,
+            private: Vec::new(),
+        }
+    }
+
     /// A stand-in runner that "sees CUDA" only where it can write outside its scratch folder, as
     /// libcuda does on some GPU machines: the grader must notice and give check processes a
     /// writable file system rather than refuse the full profile.
     #[test]
     fn a_gpu_that_needs_a_writable_file_system_gets_one() {
-        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("cifar");
         std::fs::create_dir_all(data.join("cifar-10-batches-bin")).unwrap();
         std::fs::write(data.join("cifar-10-batches-bin/test_batch.bin"), b"x").unwrap();
-        let runner = dir.path().join("runner.sh");
         let probe = dir.path().join("probe");
         let script = format!(
             r#"#!/bin/sh
@@ -733,23 +758,12 @@ echo "{{\"nonce\":\"$nonce\",\"check\":\"$check\",\"outcome\":{{\"status\":\"com
 "#,
             probe = probe.display()
         );
-        std::fs::write(&runner, script).unwrap();
-        std::fs::set_permissions(&runner, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let runner = stand_in(dir.path(), &script);
         let options = GradeOptions {
-            crate_dir: dir.path().to_path_buf(),
             profile: ProfileName::Full,
             data: Some(data),
-            hidden: false,
-            only: vec!["basic_block.shape".to_string()],
-            out_dir: dir.path().join("out"),
-            seed: 0,
-            runner: Some(runner.clone()),
-            release: false,
-            progress: false,
-            max_check_seconds: Some(20),
-            threads: None,
             gpu_memory_fraction: Some(0.25),
-            private: Vec::new(),
+            ..stand_in_options(dir.path(), &runner, "basic_block.shape")
         };
         let report = grade_prepared(&options, Prepared::Runner(runner, 0.0)).unwrap();
         assert_eq!(report.score, 2.0, "{:?}", report.checks);
@@ -767,9 +781,7 @@ echo "{{\"nonce\":\"$nonce\",\"check\":\"$check\",\"outcome\":{{\"status\":\"com
     /// reported on runs again in a process of its own and keeps its points.
     #[test]
     fn a_check_a_group_process_did_not_report_runs_again_alone() {
-        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
-        let runner = dir.path().join("runner.sh");
         let script = r#"#!/bin/sh
 read nonce
 check=$(printf '%s' "$2" | sed 's/.*"check":"\([^"]*\)".*/\1/')
@@ -778,23 +790,11 @@ echo "{\"nonce\":\"$nonce\",\"check\":\"$check\",\"outcome\":{\"status\":\"compl
 [ $how = grouped ] && kill -9 $$
 exit 0
 "#;
-        std::fs::write(&runner, script).unwrap();
-        std::fs::set_permissions(&runner, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let runner = stand_in(dir.path(), script);
         let options = GradeOptions {
-            crate_dir: dir.path().to_path_buf(),
-            profile: ProfileName::Smoke,
-            data: None,
-            hidden: false,
-            only: vec!["basic_block".to_string()],
-            out_dir: dir.path().join("out"),
-            seed: 0,
-            runner: Some(runner.clone()),
-            release: false,
-            progress: false,
-            max_check_seconds: Some(20),
             threads: Some(1),
             gpu_memory_fraction: Some(0.5),
-            private: Vec::new(),
+            ..stand_in_options(dir.path(), &runner, "basic_block")
         };
         let report = grade_prepared(&options, Prepared::Runner(runner, 0.0)).unwrap();
         let seen: Vec<(&str, Status, &str)> =
