@@ -225,11 +225,17 @@ fn finish(
 
 /// Grades one submission (`grader grade`): staged under `out/.staging`, report in `out`.
 pub fn grade_one(path: &Path, base: &GradeOptions) -> Result<Report> {
-    let workspace = crate::runner_build::Workspace::locate()?;
+    let workspace = crate::worker_build::Workspace::locate()?;
     let submission = Submission {
         student: student_id(&path.file_name().context("a submission path")?.to_string_lossy()),
         path: path.to_path_buf(),
     };
+    // Nothing of the report folder or of other files beside the submission reaches its build or worker.
+    let mut base = base.clone();
+    if base.private.is_empty() {
+        base.private = vec![base.out_dir.clone(), path.parent().unwrap_or(path).to_path_buf()];
+    }
+    let base = &base;
     let staged = stage(&submission, &workspace.root.join("student"), &base.out_dir.join(".staging"))?;
     let prepared =
         staged.crate_dir.as_ref().map(|dir| grade::prepare(&GradeOptions { crate_dir: dir.clone(), ..base.clone() }));
@@ -264,7 +270,7 @@ pub struct BatchOptions {
 
 /// Runs a batch.
 pub fn run(options: &BatchOptions) -> Result<BatchOutcome> {
-    let workspace = crate::runner_build::Workspace::locate()?;
+    let workspace = crate::worker_build::Workspace::locate()?;
     let pristine = workspace.root.join("student");
     if !options.submissions.is_dir() {
         bail!("{} is not a folder of submissions", options.submissions.display());

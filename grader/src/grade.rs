@@ -1,19 +1,20 @@
-//! Grades one crate: builds the runner against it, runs every selected check in its own process,
-//! turns what came back (or did not) into scores, and writes `report.json`.
+//! Grades one crate: builds its worker, runs the selected checks in judge processes (each starts
+//! the worker in the sandbox and judges what it returns), and turns what came back (or did not)
+//! into scores and a [`Report`].
 
 use crate::catalog::{self, Check, Exercise};
 use crate::profile::ProfileName;
-use crate::protocol::{ChildStatus, Message, Outcome, RunRequest};
+use crate::protocol::{ChildStatus, Message, Outcome, RunRequest, WorkerLaunch};
 use crate::report::{BuildInfo, CheckResult, Metadata, Report, SCHEMA_VERSION, Status, round2, visibility_name};
-use crate::runner_build::{self, BuildFailure, Workspace};
 use crate::sandbox::{self, ChildRun, Exit, Limits};
+use crate::worker_build::{self, BuildFailure, Workspace};
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-/// The id of the runner's self-description request.
+/// The id of the judge's self-description request (the worker's libtorch and CUDA).
 pub const INFO_CHECK: &str = "__info";
 
 /// What to grade and how.
@@ -33,9 +34,11 @@ pub struct GradeOptions {
     pub out_dir: PathBuf,
     /// Seed for everything random.
     pub seed: u64,
-    /// A prebuilt runner to use instead of building one (e.g. on a GPU machine without Rust).
-    pub runner: Option<PathBuf>,
-    /// Build the runner in release mode.
+    /// A prebuilt worker to use instead of building one (e.g. on a GPU machine without Rust).
+    pub worker: Option<PathBuf>,
+    /// A prebuilt judge to use instead of building this workspace's.
+    pub judge: Option<PathBuf>,
+    /// Build the judge and the worker in release mode.
     pub release: bool,
     /// Print a line per check to stderr.
     pub progress: bool,
@@ -208,28 +211,48 @@ fn reported(check: &Check, outcome: &Outcome, duration: f64, forged: usize) -> C
     result
 }
 
-/// Runs the checks of a grading run, one process each.
+/// Runs the checks of a grading run in judge processes.
 struct Session<'a> {
-    runner: PathBuf,
+    judge: PathBuf,
+    /// The worker binary, in the run folder.
+    worker: PathBuf,
+    /// The worker's working folder (its only writable one).
+    worker_dir: PathBuf,
     /// The checks of this run (a process reports only for these).
     planned: Vec<&'static Check>,
-    /// Whether every check process so far ran in its own namespaces.
+    /// Whether every worker so far ran in its own namespaces.
     isolated: std::cell::Cell<bool>,
     options: &'a GradeOptions,
     scratch: PathBuf,
     workdir: PathBuf,
-    /// Folders hidden from every check process (see [`hidden_folders`]).
+    /// Folders hidden from every worker (see [`hidden_folders`]).
     hidden: Vec<PathBuf>,
-    /// Whether check processes see a read-only file system (see [`runner_info`]).
+    /// Whether workers see a read-only file system (see [`runner_info`]).
     read_only_root: std::cell::Cell<bool>,
 }
 
 impl Session<'_> {
-    fn request(&self, check: &str, then: &[&str]) -> RunRequest {
+    fn request(&self, check: &str, then: &[&str], limits: Limits) -> RunRequest {
+        let mut env = vec![("RUST_BACKTRACE".to_string(), "0".to_string())];
+        if let Some(fraction) = self.options.gpu_memory_fraction.filter(|_| self.options.profile.settings().gpu) {
+            env.push(("PYTORCH_CUDA_ALLOC_CONF".to_string(), allocator_conf(fraction)));
+        }
+        let isolation = sandbox::Isolation {
+            hide: self.hidden.clone(),
+            writable: vec![self.worker_dir.clone()],
+            read_only: self.read_only_root.get(),
+        };
         RunRequest {
             check: check.to_string(),
             profile: self.options.profile.as_str().to_string(),
             scratch: self.scratch.clone(),
+            worker: WorkerLaunch {
+                program: self.worker.clone(),
+                workdir: self.worker_dir.clone(),
+                env,
+                limits,
+                isolation: Some(isolation),
+            },
             data: self.options.data.clone(),
             seed: self.options.seed,
             then: then.iter().map(|id| id.to_string()).collect(),
@@ -251,30 +274,12 @@ impl Session<'_> {
         }
     }
 
-    /// Starts one check process; `test_split` says whether it may read the test split (only
-    /// checks that run no student code do).
-    fn spawn(&self, check: &str, then: &[&str], limits: Limits, test_split: bool) -> Result<ChildRun> {
-        let mut hide = self.hidden.clone();
-        if let (Some(data), false) = (&self.options.data, test_split) {
-            let test = crate::data_dir::batches_dir(data).join("test_batch.bin");
-            hide.extend(test.canonicalize());
-        }
-        let isolation =
-            sandbox::Isolation { hide, writable: vec![self.scratch.clone()], read_only: self.read_only_root.get() };
-        let mut env = vec![("RUST_BACKTRACE", "0".to_string())];
-        if let Some(fraction) = self.options.gpu_memory_fraction.filter(|_| self.options.profile.settings().gpu) {
-            env.push(("PYTORCH_CUDA_ALLOC_CONF", allocator_conf(fraction)));
-        }
-        let run = sandbox::run_child(
-            &self.runner,
-            &self.request(check, then).to_args(),
-            &self.workdir,
-            &env,
-            limits,
-            Some(&isolation),
-        )
-        .with_context(|| format!("cannot start {}", self.runner.display()))?;
-        if !run.isolated {
+    /// Starts one judge process for `check` (and `then`), which starts the worker in the sandbox.
+    fn spawn(&self, check: &str, then: &[&str], limits: Limits) -> Result<ChildRun> {
+        let request = self.request(check, then, limits);
+        let run = sandbox::run_child(&self.judge, &request.to_args(), &self.workdir, &[], limits, None)
+            .with_context(|| format!("cannot start {}", self.judge.display()))?;
+        if run.messages.iter().any(|m| m.worker_isolated == Some(false)) {
             self.isolated.set(false);
         }
         Ok(run)
@@ -283,7 +288,7 @@ impl Session<'_> {
     /// Runs `check` and returns the results of it and of the checks it reports for.
     fn run(&self, check: &'static Check) -> Result<Vec<CheckResult>> {
         let limits = self.limits_of(check);
-        let run = self.spawn(check.id, &[], limits, check.test_split)?;
+        let run = self.spawn(check.id, &[], limits)?;
         let duration = run.duration.as_secs_f64();
         let mut covered: Vec<&'static Check> = vec![check];
         covered.extend(self.planned.iter().copied().filter(|c| c.reported_by == Some(check.id)));
@@ -318,7 +323,7 @@ impl Session<'_> {
         }
         let limits = group.iter().map(|c| self.limits_of(c)).max_by_key(|l| l.time).expect("a group is not empty");
         let then: Vec<&str> = rest.iter().map(|c| c.id).collect();
-        let run = self.spawn(first.id, &then, limits, false)?;
+        let run = self.spawn(first.id, &then, limits)?;
         let by_id: HashMap<&str, &Message> = run.messages.iter().map(|m| (m.check.as_str(), m)).collect();
         let mut results = Vec::new();
         // Each check's own seconds; the process's start and exit count for the first.
@@ -379,20 +384,20 @@ fn runner_info(session: &Session<'_>) -> Result<serde_json::Value> {
 }
 
 fn runner_info_once(session: &Session<'_>) -> Result<serde_json::Value> {
-    let run = session.spawn(INFO_CHECK, &[], session.limits(120), false)?;
+    let run = session.spawn(INFO_CHECK, &[], session.limits(120))?;
     match run.messages.into_iter().find(|m| m.check == INFO_CHECK) {
         Some(message) => Ok(message.outcome.details),
         None => {
-            bail!("the grader runner does not start ({:?}); its output:\n{}", run.exit, last_lines(&run.stderr, 20))
+            bail!("the grader's judge does not start ({:?}); its output:\n{}", run.exit, last_lines(&run.stderr, 20))
         }
     }
 }
 
-/// A graded crate made ready to run: a runner binary, or the reason there is none.
+/// A graded crate made ready to run: its worker binary, or the reason there is none.
 #[derive(Debug, Clone)]
 pub enum Prepared {
-    /// The runner, and the seconds its build took.
-    Runner(PathBuf, f64),
+    /// The worker, and the seconds its build took.
+    Worker(PathBuf, f64),
     /// The crate does not compile: its first errors and the whole log.
     DoesNotCompile {
         /// The compiler's first errors.
@@ -402,19 +407,18 @@ pub enum Prepared {
     },
 }
 
-/// Builds the runner for `options.crate_dir` (or takes `options.runner`). `Err`: could not grade.
+/// Builds the worker for `options.crate_dir` (or takes `options.worker`). `Err`: could not grade.
 pub fn prepare(options: &GradeOptions) -> Result<Prepared> {
-    if let Some(runner) = &options.runner {
-        // Children run in the scratch folder: a relative path would not resolve there.
-        let runner =
-            runner.canonicalize().with_context(|| format!("the runner {} does not exist", runner.display()))?;
-        return Ok(Prepared::Runner(runner, 0.0));
+    if let Some(worker) = &options.worker {
+        let worker =
+            worker.canonicalize().with_context(|| format!("the worker {} does not exist", worker.display()))?;
+        return Ok(Prepared::Worker(worker, 0.0));
     }
     if options.progress {
-        eprintln!("building the checks against {} …", options.crate_dir.display());
+        eprintln!("building {} with the grader's worker …", options.crate_dir.display());
     }
-    match runner_build::build(&Workspace::locate()?, &options.crate_dir, options.release) {
-        Ok(built) => Ok(Prepared::Runner(built.binary, built.seconds)),
+    match worker_build::build(&Workspace::locate()?, &options.crate_dir, options.release, &options.private) {
+        Ok(built) => Ok(Prepared::Worker(built.binary, built.seconds)),
         Err(BuildFailure::Compile { first_errors, log }) => Ok(Prepared::DoesNotCompile { first_errors, log }),
         Err(BuildFailure::Tool(problem)) => bail!(problem),
     }
@@ -511,7 +515,22 @@ fn assemble(options: &GradeOptions, mut results: Vec<CheckResult>, build: BuildI
     }
 }
 
-/// Runs the checks with a prepared runner (see [`prepare`]) and assembles the report.
+/// The judge: `options.judge`, or this workspace's, built once per process.
+fn judge_binary(options: &GradeOptions) -> Result<PathBuf> {
+    if let Some(judge) = &options.judge {
+        return judge.canonicalize().with_context(|| format!("the judge {} does not exist", judge.display()));
+    }
+    static BUILT: std::sync::Mutex<Vec<(bool, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, path)) = built.iter().find(|(release, _)| *release == options.release) {
+        return Ok(path.clone());
+    }
+    let path = worker_build::build_judge(&Workspace::locate()?, options.release)?;
+    built.push((options.release, path.clone()));
+    Ok(path)
+}
+
+/// Runs the checks with a prepared worker (see [`prepare`]) and assembles the report.
 pub fn grade_prepared(options: &GradeOptions, prepared: Prepared) -> Result<Report> {
     let started_at = now();
     let started = Instant::now();
@@ -521,20 +540,29 @@ pub fn grade_prepared(options: &GradeOptions, prepared: Prepared) -> Result<Repo
         .with_context(|| format!("the crate {} does not exist", options.crate_dir.display()))?;
     let checks = plan(options.hidden, &options.only)?;
     std::fs::create_dir_all(&options.out_dir)?;
-    // Outside every folder that is hidden from the checks, and the only place they may write.
-    let scratch_dir = tempfile::Builder::new()
-        .prefix("resnet-lab-scratch-")
-        .tempdir()
-        .context("cannot create a scratch folder in the temporary directory")?;
-    let scratch = scratch_dir.path().canonicalize()?;
-    let workdir = scratch.join("work");
-    std::fs::create_dir_all(&workdir)?;
+    // One folder per grading run, below a parent every worker sees only its own run of: the judge's
+    // artifacts (hidden from the worker), the worker's binary and its working folder.
+    let runs = std::env::temp_dir().join("resnet-lab-runs");
+    std::fs::create_dir_all(&runs).with_context(|| format!("cannot create {}", runs.display()))?;
+    let run_dir = tempfile::Builder::new()
+        .prefix("run-")
+        .tempdir_in(&runs)
+        .context("cannot create a run folder in the temporary directory")?;
+    let run_root = run_dir.path().canonicalize()?;
+    let scratch = run_root.join("artifacts");
+    let workdir = run_root.join("judge");
+    let worker_dir = run_root.join("worker");
+    for dir in [&workdir, &worker_dir, &run_root.join("bin")] {
+        std::fs::create_dir_all(dir)?;
+    }
     for sub in ["training", "ablation"] {
         std::fs::create_dir_all(scratch.join(sub))?;
     }
-    let (runner, build) = match prepared {
-        Prepared::Runner(runner, seconds) => {
-            (Some(runner), BuildInfo { ok: true, duration_s: round2(seconds), errors: None })
+    let (worker, build) = match prepared {
+        Prepared::Worker(worker, seconds) => {
+            let copy = run_root.join("bin/grader-worker");
+            std::fs::copy(&worker, &copy).with_context(|| format!("cannot copy the worker {}", worker.display()))?;
+            (Some(copy), BuildInfo { ok: true, duration_s: round2(seconds), errors: None })
         }
         Prepared::DoesNotCompile { first_errors, log } => {
             std::fs::create_dir_all(&options.out_dir)?;
@@ -545,12 +573,17 @@ pub fn grade_prepared(options: &GradeOptions, prepared: Prepared) -> Result<Repo
     let mut results: Vec<CheckResult> = Vec::new();
     let (mut device, mut libtorch) = ("none (the crate did not compile)".to_string(), "unknown".to_string());
     let mut isolation = "none (nothing ran)".to_string();
-    if let Some(runner) = runner {
-        let hidden = hidden_folders(options, &[&runner, &scratch]);
+    if let Some(worker) = worker {
+        let judge = judge_binary(options)?;
+        let mut hidden = hidden_folders(options, &[&run_root]);
+        hidden.push(scratch.clone());
+        hidden.extend(sandbox::all_but(&runs, std::slice::from_ref(&run_root)));
         let session = Session {
             hidden,
             read_only_root: std::cell::Cell::new(sandbox::Isolation::read_only_root()),
-            runner,
+            judge,
+            worker,
+            worker_dir,
             planned: checks.clone(),
             isolated: std::cell::Cell::new(true),
             options,
@@ -643,31 +676,34 @@ pub fn grade_prepared(options: &GradeOptions, prepared: Prepared) -> Result<Repo
         started_at,
         duration_s: started.elapsed().as_secs_f64(),
     };
-    // Dropping the scratch folder removes the trained weights: the report holds what matters.
-    drop(scratch_dir);
+    // Dropping the run folder removes the trained weights: the report holds what matters.
+    drop(run_dir);
     Ok(assemble(options, results, build, facts))
 }
 
-/// The folders no check process may see: the grader's sources and the reference solution (hidden
-/// checks and answers), the report folder and `options.private` — except any folder holding one of
-/// `needed` (the runner, the scratch folder) or the data, which the checks must reach.
+/// The folders no worker may see: all of this workspace but libtorch (the solution, the judge and
+/// its sources, the tests, built artifacts, other submissions' staged crates), the report folder
+/// and `options.private` — except any folder holding one of `needed` (the run folder). The CIFAR-10
+/// test split is hidden too: student code never receives it.
 fn hidden_folders(options: &GradeOptions, needed: &[&Path]) -> Vec<PathBuf> {
-    let mut folders: Vec<PathBuf> = Workspace::locate()
-        .map(|w| ["solution", "grader", "tests"].iter().map(|d| w.root.join(d)).collect())
-        .unwrap_or_default();
-    folders.push(options.out_dir.clone());
-    folders.extend(options.private.iter().cloned());
-    let needed: Vec<PathBuf> = needed
-        .iter()
-        .map(|p| p.to_path_buf())
-        .chain(options.data.clone())
-        .filter_map(|p| p.canonicalize().ok())
-        .collect();
+    let needed: Vec<PathBuf> = needed.iter().filter_map(|p| p.canonicalize().ok()).collect();
+    let mut folders = Vec::new();
+    if let Ok(workspace) = Workspace::locate() {
+        let mut keep: Vec<PathBuf> = needed.clone();
+        keep.extend(std::env::var_os("LIBTORCH").map(PathBuf::from).and_then(|p| p.canonicalize().ok()));
+        keep.extend(workspace.root.join(".venv").canonicalize().ok());
+        keep.extend(options.data.as_ref().and_then(|d| d.canonicalize().ok()));
+        folders.extend(sandbox::all_but(&workspace.root, &keep));
+    }
+    let mut outside = vec![options.out_dir.clone()];
+    outside.extend(options.private.iter().cloned());
+    folders.extend(
+        outside.into_iter().filter_map(|f| f.canonicalize().ok()).filter(|f| !needed.iter().any(|n| n.starts_with(f))),
+    );
+    if let Some(data) = &options.data {
+        folders.extend(crate::data_dir::batches_dir(data).join("test_batch.bin").canonicalize());
+    }
     folders
-        .into_iter()
-        .filter_map(|f| f.canonicalize().ok())
-        .filter(|f| !needed.iter().any(|n| n.starts_with(f)))
-        .collect()
 }
 
 #[cfg(test)]
@@ -710,7 +746,7 @@ mod tests {
     }
     // END HIDDEN
 
-    /// Writes `script` as an executable stand-in for `grader-runner` in `dir`.
+    /// Writes `script` as an executable stand-in for `grader-judge` in `dir`.
     fn stand_in(dir: &Path, script: &str) -> PathBuf {
         use std::os::unix::fs::PermissionsExt;
         let runner = dir.join("runner.sh");
@@ -729,7 +765,8 @@ mod tests {
             only: vec![only.to_string()],
             out_dir: dir.join("out"),
             seed: 0,
-            runner: Some(runner.to_path_buf()),
+            judge: Some(runner.to_path_buf()),
+            worker: None,
             release: false,
             progress: false,
             max_check_seconds: Some(20),
@@ -739,9 +776,9 @@ mod tests {
         }
     }
 
-    /// A stand-in runner that "sees CUDA" only where it can write outside its scratch folder, as
-    /// libcuda does on some GPU machines: the grader must notice and give check processes a
-    /// writable file system rather than refuse the full profile.
+    /// A stand-in judge whose worker "sees CUDA" only with a writable file system, as libcuda does
+    /// on some GPU machines: the grader must notice and give workers a writable file system rather
+    /// than refuse the full profile.
     #[test]
     fn a_gpu_that_needs_a_writable_file_system_gets_one() {
         let dir = tempfile::tempdir().unwrap();
@@ -753,7 +790,8 @@ mod tests {
             r#"#!/bin/sh
 read nonce
 check=$(printf '%s' "$2" | sed 's/.*"check":"\([^"]*\)".*/\1/')
-if touch {probe} 2>/dev/null; then cuda=true; else cuda=false; fi
+case "$2" in *'"read_only":true'*) cuda=false ;; *) cuda=true ;; esac
+touch {probe}
 echo "{{\"nonce\":\"$nonce\",\"check\":\"$check\",\"outcome\":{{\"status\":\"completed\",\"score\":1,\"message\":\"ok $PYTORCH_CUDA_ALLOC_CONF\",\"details\":{{\"cuda\":$cuda,\"libtorch\":\"test\"}}}}}}" >&3
 "#,
             probe = probe.display()
@@ -765,7 +803,7 @@ echo "{{\"nonce\":\"$nonce\",\"check\":\"$check\",\"outcome\":{{\"status\":\"com
             gpu_memory_fraction: Some(0.25),
             ..stand_in_options(dir.path(), &runner, "basic_block.shape")
         };
-        let report = grade_prepared(&options, Prepared::Runner(runner, 0.0)).unwrap();
+        let report = grade_prepared(&options, Prepared::Worker(runner.clone(), 0.0)).unwrap();
         assert_eq!(report.score, 2.0, "{:?}", report.checks);
         assert_eq!(
             report.checks[0].message, "ok per_process_memory_fraction:0.2500",
@@ -796,7 +834,7 @@ exit 0
             gpu_memory_fraction: Some(0.5),
             ..stand_in_options(dir.path(), &runner, "basic_block")
         };
-        let report = grade_prepared(&options, Prepared::Runner(runner, 0.0)).unwrap();
+        let report = grade_prepared(&options, Prepared::Worker(runner.clone(), 0.0)).unwrap();
         let seen: Vec<(&str, Status, &str)> =
             report.checks.iter().map(|c| (c.id.as_str(), c.status, c.message.as_str())).collect();
         assert_eq!(

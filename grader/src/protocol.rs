@@ -1,11 +1,11 @@
-//! What a check process sends back to the grader.
+//! What the judge sends back to the grader.
 //!
-//! The grader starts `grader-runner` for a check (or for a few checks of one exercise, run in turn)
+//! The grader starts `grader-judge` for a check (or for a few checks of one exercise, run in turn)
 //! with a write end of a private pipe as file descriptor [`RESULT_FD`] and a fresh random nonce on
-//! its standard input. After each check, the runner writes one JSON line, a [`Message`], to that
-//! descriptor. The grader accepts only messages
-//! with the nonce and only for the checks that process runs; it never reads results from the
-//! child's stdout (which student code controls) and never trusts its exit code.
+//! its standard input. The judge runs no student code: it starts the submission's worker in the
+//! sandbox described by [`WorkerLaunch`], asks it for raw outputs, and computes each verdict
+//! itself. After each check, it writes one JSON line, a [`Message`], to that descriptor. The grader
+//! accepts only the first message per check, with the nonce, for the checks that process runs.
 
 use serde::{Deserialize, Serialize};
 
@@ -79,17 +79,38 @@ pub struct Message {
     /// checks tells how long each took).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elapsed_s: Option<f64>,
+    /// Whether the worker of this check ran in its own namespaces (`None`: no worker ran).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker_isolated: Option<bool>,
 }
 
-/// Command-line arguments of `grader-runner`, shared so that both sides agree.
+/// How the judge starts the worker: the submission's own program, in the sandbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerLaunch {
+    /// The worker binary built against the submission.
+    pub program: std::path::PathBuf,
+    /// Its working folder (its only writable one).
+    pub workdir: std::path::PathBuf,
+    /// Environment variables it gets.
+    pub env: Vec<(String, String)>,
+    /// Its limits (the time limit is the judge's: the grader ends both).
+    pub limits: crate::sandbox::Limits,
+    /// Its file-system and network view, where namespaces can be made.
+    pub isolation: Option<crate::sandbox::Isolation>,
+}
+
+/// Command-line arguments of `grader-judge`, shared so that both sides agree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRequest {
     /// The check to run (its id in the catalog).
     pub check: String,
     /// `smoke` or `full`.
     pub profile: String,
-    /// A folder the check may write artifacts to (shared by the checks of one grading run).
+    /// A folder where the judge keeps what one check leaves for another (trained weights and
+    /// reports), shared by the checks of one grading run and never visible to the worker.
     pub scratch: std::path::PathBuf,
+    /// How to start the worker.
+    pub worker: WorkerLaunch,
     /// CIFAR-10 folder for the full profile.
     pub data: Option<std::path::PathBuf>,
     /// Seed for everything random.
@@ -103,7 +124,7 @@ pub struct RunRequest {
 }
 
 impl RunRequest {
-    /// As `grader-runner` arguments.
+    /// As `grader-judge` arguments.
     pub fn to_args(&self) -> Vec<String> {
         vec!["--request".into(), serde_json::to_string(self).expect("serializable")]
     }
@@ -112,7 +133,7 @@ impl RunRequest {
     pub fn from_args(args: &[String]) -> Result<Self, String> {
         match args {
             [flag, json] if flag == "--request" => serde_json::from_str(json).map_err(|e| format!("bad request: {e}")),
-            _ => Err("usage: grader-runner --request JSON (grader-runner is started by `grader`, not by hand)".into()),
+            _ => Err("usage: grader-judge --request JSON (grader-judge is started by `grader`, not by hand)".into()),
         }
     }
 }
@@ -127,6 +148,21 @@ mod tests {
             check: "a.b".into(),
             profile: "smoke".into(),
             scratch: "/tmp/x".into(),
+            worker: WorkerLaunch {
+                program: "/w".into(),
+                workdir: "/tmp/w".into(),
+                env: vec![("A".into(), "b".into())],
+                limits: crate::sandbox::Limits {
+                    time: std::time::Duration::from_secs(3),
+                    memory_bytes: Some(1 << 30),
+                    processes: 64,
+                },
+                isolation: Some(crate::sandbox::Isolation {
+                    hide: vec!["/h".into()],
+                    writable: vec!["/tmp/w".into()],
+                    read_only: true,
+                }),
+            },
             data: None,
             seed: 9,
             then: vec![],

@@ -18,7 +18,7 @@ const OUTPUT_TAIL: usize = 16 * 1024;
 const RESULT_LIMIT: u64 = 4 << 20;
 
 /// Resource limits of a check process.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     /// Wall-clock time.
     pub time: Duration,
@@ -34,7 +34,7 @@ pub struct Limits {
 /// and the kernel's `/dev`, `/proc` and `/sys`, each file of `hide`
 /// reads as empty (`/dev/null` bound over it) and each folder of `hide` as an empty, read-only
 /// folder.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Isolation {
     /// Files and folders to hide from the process (the CIFAR test split, the grader's sources,
     /// the other submissions and reports).
@@ -115,7 +115,10 @@ impl MountPlan {
                 .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))
         };
         let existing = |p: &&std::path::PathBuf| p.exists();
-        let (dirs, files): (Vec<_>, Vec<_>) = isolation.hide.iter().filter(existing).partition(|p| p.is_dir());
+        // A path inside another hidden folder is hidden with it (and could not be mounted over).
+        let outermost = |p: &&std::path::PathBuf| !isolation.hide.iter().any(|h| h != *p && p.starts_with(h));
+        let (dirs, files): (Vec<_>, Vec<_>) =
+            isolation.hide.iter().filter(existing).filter(outermost).partition(|p| p.is_dir());
         Ok(MountPlan {
             root: c(Path::new("/"))?,
             dev_null: c(Path::new("/dev/null"))?,
@@ -170,6 +173,52 @@ impl MountPlan {
     }
 }
 
+/// Every entry below `root` that is not one of `keep` and holds none of them: what to hide to show
+/// only `keep` of a tree (an allow-list). `keep` holds canonical paths; links are left alone.
+pub fn all_but(root: &Path, keep: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
+    let Ok(root) = root.canonicalize() else { return Vec::new() };
+    let mut hide = Vec::new();
+    let mut stack = vec![root];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_symlink()) || keep.contains(&path) {
+                continue;
+            }
+            if keep.iter().any(|k| k.starts_with(&path)) {
+                stack.push(path);
+            } else {
+                hide.push(path);
+            }
+        }
+    }
+    hide.sort();
+    hide
+}
+
+/// Runs `command` to completion in the view of `isolation` (without it where namespaces are
+/// refused) and returns its output.
+pub fn output_isolated(mut command: Command, isolation: &Isolation) -> std::io::Result<std::process::Output> {
+    let plan = MountPlan::new(isolation)?;
+    // SAFETY: the plan's set-up makes only async-signal-safe calls.
+    unsafe {
+        command.pre_exec(move || plan.apply());
+    }
+    match command.output() {
+        Err(e) if namespaces_refused(&e) => {
+            // A fresh command: the failed one carries the namespace set-up.
+            let mut plain = Command::new(command.get_program());
+            plain.args(command.get_args());
+            if let Some(dir) = command.get_current_dir() {
+                plain.current_dir(dir);
+            }
+            plain.stdin(Stdio::null()).output()
+        }
+        other => other,
+    }
+}
+
 /// How the child process ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Exit {
@@ -184,7 +233,7 @@ pub enum Exit {
 /// Everything the grader learned from one child.
 #[derive(Debug)]
 pub struct ChildRun {
-    /// Messages with the right nonce, in arrival order.
+    /// The first message with the right nonce for each check, in arrival order.
     pub messages: Vec<Message>,
     /// Lines on the result pipe that were not valid messages with the right nonce.
     pub forged: usize,
@@ -256,15 +305,174 @@ pub fn run_child(
 ) -> std::io::Result<ChildRun> {
     if let Some(isolation) = isolation {
         match run_once(program, args, workdir, env, limits, Some(isolation)) {
-            Err(e)
-                if matches!(
-                    e.raw_os_error(),
-                    Some(libc::EPERM) | Some(libc::EACCES) | Some(libc::EINVAL) | Some(libc::ENOSYS)
-                ) => {}
+            Err(e) if namespaces_refused(&e) => {}
             other => return other,
         }
     }
     run_once(program, args, workdir, env, limits, None)
+}
+
+/// What runs in a child between `fork` and `exec`.
+struct Setup {
+    plan: Option<MountPlan>,
+    /// Its own process group (killed as a whole by the grader), or the parent's.
+    own_group: bool,
+    /// Killed when the process that started it dies.
+    die_with_parent: bool,
+    /// Installed on [`RESULT_FD`].
+    channel: std::os::fd::RawFd,
+    limits: Limits,
+}
+
+/// Sets `command` up to run under `setup`.
+fn prepare(command: &mut Command, setup: Setup) {
+    // SAFETY: only async-signal-safe libc calls between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            if let Some(plan) = &setup.plan {
+                plan.apply()?;
+            }
+            if setup.own_group && libc::setpgid(0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if setup.die_with_parent && libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::dup2(setup.channel, RESULT_FD) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if let Some(bytes) = setup.limits.memory_bytes {
+                let limit = libc::rlimit { rlim_cur: bytes as libc::rlim_t, rlim_max: bytes as libc::rlim_t };
+                libc::setrlimit(libc::RLIMIT_AS, &limit);
+            }
+            let processes = setup.limits.processes as libc::rlim_t;
+            let nproc = libc::rlimit { rlim_cur: processes, rlim_max: processes };
+            libc::setrlimit(libc::RLIMIT_NPROC, &nproc);
+            // No core dumps of crashing student code.
+            let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+            Ok(())
+        });
+    }
+}
+
+/// A child that is talked to: requests on its stdin, answers on its [`RESULT_FD`], its stdout and
+/// stderr kept (bounded) to explain how it ended.
+pub struct Interactive {
+    child: std::process::Child,
+    /// Where requests go.
+    pub requests: std::process::ChildStdin,
+    /// Where answers come from.
+    pub responses: std::io::PipeReader,
+    stdout: std::thread::JoinHandle<StreamTail>,
+    stderr: std::thread::JoinHandle<StreamTail>,
+    /// Whether it runs in its own namespaces.
+    pub isolated: bool,
+}
+
+/// How an [`Interactive`] child ended, with the ends of its output.
+#[derive(Debug, Clone)]
+pub struct Ended {
+    /// How it ended.
+    pub exit: Exit,
+    /// The end of its stdout.
+    pub stdout: String,
+    /// The end of its stderr.
+    pub stderr: String,
+}
+
+impl Interactive {
+    /// Lets the child exit by itself within `grace`, kills it otherwise, and says how it ended.
+    pub fn finish(mut self, grace: Duration) -> Ended {
+        drop(self.requests);
+        let deadline = Instant::now() + grace;
+        let exit = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break exit_of(status),
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+                _ => {
+                    let _ = self.child.kill();
+                    break self.child.wait().map(exit_of).unwrap_or(Exit::Code(-1));
+                }
+            }
+        };
+        Ended {
+            exit,
+            stdout: join_within(self.stdout, Duration::from_secs(2)).unwrap_or_default().into_text(),
+            stderr: join_within(self.stderr, Duration::from_secs(2)).unwrap_or_default().into_text(),
+        }
+    }
+}
+
+fn exit_of(status: std::process::ExitStatus) -> Exit {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => Exit::Code(code),
+        (None, Some(signal)) => Exit::Signal(signal),
+        _ => Exit::Code(-1),
+    }
+}
+
+/// Whether the variable `key` of the grader's environment reaches a worker.
+fn passes_to_worker(key: &str) -> bool {
+    const NAMES: [&str; 4] = ["PATH", "LD_LIBRARY_PATH", "LANG", "LC_ALL"];
+    const PREFIXES: [&str; 7] = ["CUDA_", "NVIDIA_", "PYTORCH_", "TORCH_", "OMP_", "MKL_", "OPENBLAS_"];
+    NAMES.contains(&key) || PREFIXES.iter().any(|p| key.starts_with(p))
+}
+
+/// Whether a failed start means "no permission for namespaces here" (then the child runs without).
+fn namespaces_refused(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES) | Some(libc::EINVAL) | Some(libc::ENOSYS))
+}
+
+/// Starts `program args` as an [`Interactive`] child in the parent's process group (so that
+/// whatever ends the parent's group ends it too) that dies with its parent. With `isolation`,
+/// tries namespaces first and, where the system refuses them, runs without.
+pub fn spawn_interactive(
+    program: &Path,
+    args: &[String],
+    workdir: &Path,
+    env: &[(String, String)],
+    limits: Limits,
+    isolation: Option<&Isolation>,
+) -> std::io::Result<Interactive> {
+    if let Some(isolation) = isolation {
+        match spawn_interactive_once(program, args, workdir, env, limits, Some(isolation)) {
+            Err(e) if namespaces_refused(&e) => {}
+            other => return other,
+        }
+    }
+    spawn_interactive_once(program, args, workdir, env, limits, None)
+}
+
+fn spawn_interactive_once(
+    program: &Path,
+    args: &[String],
+    workdir: &Path,
+    env: &[(String, String)],
+    limits: Limits,
+    isolation: Option<&Isolation>,
+) -> std::io::Result<Interactive> {
+    let (responses, writer) = std::io::pipe()?;
+    let mut command = Command::new(program);
+    command.args(args).current_dir(workdir).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    // Only what libtorch and CUDA read passes: the grader's environment may hold secrets.
+    command.env_clear().env("TMPDIR", workdir).env("HOME", workdir);
+    for (key, value) in std::env::vars().filter(|(key, _)| passes_to_worker(key)) {
+        command.env(key, value);
+    }
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let plan = isolation.map(MountPlan::new).transpose()?;
+    let isolated = plan.is_some();
+    let channel = std::os::fd::AsRawFd::as_raw_fd(&writer);
+    prepare(&mut command, Setup { plan, own_group: false, die_with_parent: true, channel, limits });
+    let mut child = command.spawn()?;
+    drop(writer);
+    let requests = child.stdin.take().expect("piped");
+    let stdout = drain(child.stdout.take().expect("piped"));
+    let stderr = drain(child.stderr.take().expect("piped"));
+    Ok(Interactive { child, requests, responses, stdout, stderr, isolated })
 }
 
 fn run_once(
@@ -282,36 +490,11 @@ fn run_once(
     for (key, value) in env {
         command.env(key, value);
     }
-    let writer_fd = std::os::fd::AsRawFd::as_raw_fd(&result_writer);
-    let memory = limits.memory_bytes;
-    let processes = limits.processes;
     // Everything the namespace set-up needs is allocated before fork.
     let plan = isolation.map(MountPlan::new).transpose()?;
     let isolated = plan.is_some();
-    // SAFETY: only async-signal-safe libc calls between fork and exec.
-    unsafe {
-        command.pre_exec(move || {
-            if let Some(plan) = &plan {
-                plan.apply()?;
-            }
-            if libc::setpgid(0, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            if libc::dup2(writer_fd, RESULT_FD) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            if let Some(bytes) = memory {
-                let limit = libc::rlimit { rlim_cur: bytes as libc::rlim_t, rlim_max: bytes as libc::rlim_t };
-                libc::setrlimit(libc::RLIMIT_AS, &limit);
-            }
-            let nproc = libc::rlimit { rlim_cur: processes as libc::rlim_t, rlim_max: processes as libc::rlim_t };
-            libc::setrlimit(libc::RLIMIT_NPROC, &nproc);
-            // No core dumps of crashing student code.
-            let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-            libc::setrlimit(libc::RLIMIT_CORE, &no_core);
-            Ok(())
-        });
-    }
+    let channel = std::os::fd::AsRawFd::as_raw_fd(&result_writer);
+    prepare(&mut command, Setup { plan, own_group: true, die_with_parent: false, channel, limits });
     let started = Instant::now();
     let mut child = command.spawn()?;
     drop(result_writer);
@@ -330,11 +513,7 @@ fn run_once(
 
     let exit = loop {
         if let Some(status) = child.try_wait()? {
-            break match (status.code(), status.signal()) {
-                (Some(code), _) => Exit::Code(code),
-                (None, Some(signal)) => Exit::Signal(signal),
-                _ => Exit::Code(-1),
-            };
+            break exit_of(status);
         }
         if started.elapsed() >= limits.time {
             break Exit::TimedOut;
@@ -351,9 +530,12 @@ fn run_once(
     let (mut messages, mut forged) = (Vec::new(), 0);
     // A grandchild that escaped the group could hold the pipe open: do not wait for it forever.
     let text = join_within(results, Duration::from_secs(2)).unwrap_or_default();
+    // The first message per check counts; anything else on the pipe is recorded as forged.
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         match serde_json::from_str::<Message>(line) {
-            Ok(message) if message.nonce == nonce => messages.push(message),
+            Ok(message) if message.nonce == nonce && !messages.iter().any(|m: &Message| m.check == message.check) => {
+                messages.push(message)
+            }
             _ => forged += 1,
         }
     }

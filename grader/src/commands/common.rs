@@ -22,10 +22,14 @@ pub struct GradingArgs {
     /// Cap every check's time limit at this many seconds.
     #[arg(long, value_name = "SECONDS")]
     pub max_check_seconds: Option<u64>,
-    /// Use this prebuilt grader-runner instead of building one (one crate only).
+    /// Use this prebuilt grader-worker instead of building one against the crate (one crate only;
+    /// e.g. on a GPU machine without Rust).
     #[arg(long)]
-    pub runner: Option<PathBuf>,
-    /// Build the runner with optimizations.
+    pub worker: Option<PathBuf>,
+    /// Use this prebuilt grader-judge instead of building this workspace's.
+    #[arg(long)]
+    pub judge: Option<PathBuf>,
+    /// Build the judge and the worker with optimizations.
     #[arg(long)]
     pub release: bool,
     /// No progress output.
@@ -44,7 +48,8 @@ impl GradingArgs {
             only: self.only.clone(),
             out_dir,
             seed: self.seed,
-            runner: self.runner.clone(),
+            worker: self.worker.clone(),
+            judge: self.judge.clone(),
             release: self.release,
             progress: !self.quiet,
             max_check_seconds: self.max_check_seconds,

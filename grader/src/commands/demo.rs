@@ -36,7 +36,7 @@ pub struct Args {
 
 /// Runs the command; the example's exit code is the command's.
 pub fn run(args: Args) -> Result<i32> {
-    let root = crate::runner_build::Workspace::locate()?.root;
+    let root = crate::worker_build::Workspace::locate()?.root;
     // BEGIN HIDDEN
     let (package, example) = if root.join("solution/Cargo.toml").is_file() {
         ("resnet-lab-solution", "solution-demo")

@@ -13,7 +13,7 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<i32> {
-    let root = crate::runner_build::Workspace::locate()?.root;
+    let root = crate::worker_build::Workspace::locate()?.root;
     let files = crate::handout::write(&root, &args.out)?;
     println!("wrote the handout to {} ({} files; public checks only)", args.out.display(), files.len());
     Ok(0)

@@ -1,13 +1,15 @@
 //! Checks of exercise 3: the He-initialization variance check.
 //!
-//! The network is the assignment crate's own `PlainNet` (provided code, so the grade does not
-//! depend on the student's blocks), and the grader measures it with the same hooks the student
-//! uses, before and independently of the student's function.
+//! The network is the crate's provided `PlainNet` (so the grade does not depend on the student's
+//! blocks). The judge builds it from the reference crate, measures it with the same hooks the
+//! student uses, and sends its weights and input to the worker, which builds the student crate's
+//! `PlainNet` with those weights and returns what the student's function reports.
 
 use super::{CheckResult, Outcomes};
-use crate::context::Context;
-use assignment::hooks::{LayerKind, capture_layer_outputs};
+use crate::context::{Context, measure, named_weights};
+use crate::worker::Stop;
 use grader::protocol::Outcome;
+use measure::hooks::{LayerKind, capture_layer_outputs};
 use serde_json::json;
 use tch::nn::{ModuleT, VarStore};
 use tch::{Device, Kind, Tensor};
@@ -20,15 +22,31 @@ const TOLERANCE: f64 = 5e-3;
 #[derive(Debug, Clone, PartialEq)]
 struct Measured {
     name: String,
-    kind: LayerKind,
+    /// `Conv2d`, `BatchNorm2d`, `Linear` (the crate's `LayerKind`, debug-printed).
+    kind: String,
     variance: f64,
 }
+
+impl Measured {
+    fn is(&self, kind: LayerKind) -> bool {
+        self.kind == format!("{kind:?}")
+    }
+
+    /// A weight layer (what the exercise keeps).
+    fn is_weight_layer(&self) -> bool {
+        self.is(LayerKind::Conv2d) || self.is(LayerKind::Linear)
+    }
+}
+
+/// The plain network's shape: blocks per stage and base width.
+const BLOCKS: [usize; 4] = [1, 1, 1, 1];
+const BASE_WIDTH: i64 = 16;
 
 fn network(ctx: &Context) -> (VarStore, Box<dyn ModuleT>, Tensor) {
     tch::manual_seed(ctx.request.seed as i64 + 300);
     let vs = VarStore::new(Device::Cpu);
-    let config = assignment::ResNetConfig { base_width: 16, ..Default::default() };
-    let net = assignment::plain_net(&vs.root(), [1, 1, 1, 1], &config);
+    let config = measure::ResNetConfig { base_width: BASE_WIDTH, ..Default::default() };
+    let net = measure::plain_net(&vs.root(), BLOCKS, &config);
     let x = Tensor::randn([64, 3, 32, 32], (Kind::Float, Device::Cpu));
     (vs, Box::new(net), x)
 }
@@ -38,29 +56,35 @@ fn grader_measurement(net: &dyn ModuleT, x: &Tensor, train: bool) -> Vec<Measure
     outputs
         .into_iter()
         .filter(|o| matches!(o.kind, LayerKind::Conv2d | LayerKind::Linear))
-        .map(|o| Measured { variance: o.output.var(true).double_value(&[]), name: o.name, kind: o.kind })
+        .map(|o| Measured {
+            variance: o.output.var(true).double_value(&[]),
+            name: o.name,
+            kind: format!("{:?}", o.kind),
+        })
         .collect()
 }
 
 /// The grader's eval-mode and train-mode measurements, and the student's result.
-fn measure(ctx: &Context) -> (Vec<Measured>, Vec<Measured>, Vec<Measured>) {
-    let (_vs, net, x) = network(ctx);
+fn measurements(ctx: &Context) -> Result<(Vec<Measured>, Vec<Measured>, Vec<Measured>), Stop> {
+    let (vs, net, x) = network(ctx);
+    let mut tensors = named_weights(&vs, "weights.");
+    tensors.push(("input".to_string(), x.shallow_clone()));
     let expected = grader_measurement(&*net, &x, false);
     let (_vs_train, net_train, x_train) = network(ctx);
     let in_train_mode = grader_measurement(&*net_train, &x_train, true);
-    let student = assignment::layer_output_variances(&*net, &x)
-        .into_iter()
-        .map(|l| Measured { name: l.name, kind: l.kind, variance: l.variance })
-        .collect();
-    (expected, in_train_mode, student)
+    let request =
+        wire::Request::Variances(wire::VariancesRequest { blocks: BLOCKS, base_width: BASE_WIDTH, load_weights: true });
+    let student = match ctx.ask(&request, &tensors)? {
+        (wire::Response::Variances(list), _) => {
+            list.into_iter().map(|l| Measured { name: l.name, kind: l.kind, variance: l.variance }).collect()
+        }
+        (other, _) => return Err(ctx.unexpected("variances", &other)),
+    };
+    Ok((expected, in_train_mode, student))
 }
 
 fn as_json(list: &[Measured]) -> serde_json::Value {
-    json!(
-        list.iter()
-            .map(|m| json!({"name": m.name, "kind": format!("{:?}", m.kind), "variance": m.variance}))
-            .collect::<Vec<_>>()
-    )
+    json!(list.iter().map(|m| json!({"name": m.name, "kind": m.kind, "variance": m.variance})).collect::<Vec<_>>())
 }
 
 // BEGIN HIDDEN
@@ -78,7 +102,7 @@ fn details(expected: &[Measured], student: &[Measured]) -> serde_json::Value {
 /// loop in it would hit each of them alike): the public layer-set check reports, and the hidden
 /// ones report beside it.
 pub fn layers(ctx: &Context) -> CheckResult {
-    let (expected, in_train_mode, student) = measure(ctx);
+    let (expected, in_train_mode, student) = measurements(ctx)?;
     let details = details(&expected, &student);
     let layers = layers_outcome(&expected, &student).with_details(details.clone());
     // BEGIN HIDDEN
@@ -97,8 +121,8 @@ pub fn layers(ctx: &Context) -> CheckResult {
 fn layers_outcome(expected: &[Measured], student: &[Measured]) -> Outcome {
     if student.is_empty() {
         Outcome::fail("returned no layers: register the hook before running the model, and run the model once")
-    } else if let Some(bn) = student.iter().find(|m| !matches!(m.kind, LayerKind::Conv2d | LayerKind::Linear)) {
-        Outcome::fail(format!("includes {:?} outputs ({}): keep only Conv2d and Linear layers", bn.kind, bn.name))
+    } else if let Some(bn) = student.iter().find(|m| !m.is_weight_layer()) {
+        Outcome::fail(format!("includes {} outputs ({}): keep only Conv2d and Linear layers", bn.kind, bn.name))
     } else if student.len() != expected.len() {
         Outcome::fail(format!(
             "returned {} layers; the network has {} Conv2d and Linear layers",
@@ -115,7 +139,7 @@ fn layers_outcome(expected: &[Measured], student: &[Measured]) -> Outcome {
 // BEGIN HIDDEN
 /// Hidden: exactly the grader's layers, with their names, in forward order.
 fn order_outcome(expected: &[Measured], student: &[Measured]) -> Outcome {
-    let key = |m: &Measured| (m.name.clone(), format!("{:?}", m.kind));
+    let key = |m: &Measured| (m.name.clone(), m.kind.clone());
     let (want, got): (Vec<_>, Vec<_>) = (expected.iter().map(key).collect(), student.iter().map(key).collect());
     if want == got {
         Outcome::pass("the right layers, named, in forward order")
@@ -129,7 +153,7 @@ fn order_outcome(expected: &[Measured], student: &[Measured]) -> Outcome {
                 names(expected)
             ))
         } else if let Some(missing) = expected.iter().find(|m| !got.contains(&key(m))) {
-            let kind = if missing.kind == LayerKind::Linear { "the Linear layer" } else { "the Conv2d layer" };
+            let kind = if missing.is(LayerKind::Linear) { "the Linear layer" } else { "the Conv2d layer" };
             Outcome::fail(format!(
                 "{kind} `{}` is missing (expected {}; got {})",
                 missing.name,

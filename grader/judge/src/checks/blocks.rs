@@ -1,18 +1,22 @@
 //! Checks of exercises 1 and 2: `BasicBlock` and `BottleneckBlock`.
 //!
-//! The student's block and the reference block are built side by side; hidden checks load the
-//! reference's weights into the student's block by name and compare outputs. When outputs differ,
+//! The worker builds the student's block and runs it on inputs the judge sends; the judge builds the
+//! reference block and compares. Hidden checks send the reference's weights, which the worker
+//! loads into the student's block by name. When outputs differ,
 //! the check replays the reference weights through blocks with the usual mistakes (ReLU before the
 //! add, stride on the wrong convolution, no skip, BatchNorm in the wrong mode, …) and names the
 //! mistake whose output the student's block reproduces.
 
 use crate::context::Context;
+use crate::worker::Stop;
 use grader::protocol::Outcome;
 // BEGIN HIDDEN
 use std::collections::HashMap;
 // END HIDDEN
 use tch::nn::{ModuleT, VarStore};
 use tch::{Device, Kind, Tensor};
+use wire::frame::{Tensors, named};
+use wire::{BlockKind, BlockRequest, BlockResponse, BlockShape, Request, Response};
 
 /// Which exercise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,11 +55,18 @@ impl Block {
         }
     }
 
-    /// The `EXPANSION` the student's block declares.
-    fn student_expansion(self) -> i64 {
+    fn kind(self) -> BlockKind {
         match self {
-            Self::Basic => <assignment::BasicBlock as assignment::resnet::ResidualBlock>::EXPANSION,
-            Self::Bottleneck => <assignment::BottleneckBlock as assignment::resnet::ResidualBlock>::EXPANSION,
+            Self::Basic => BlockKind::Basic,
+            Self::Bottleneck => BlockKind::Bottleneck,
+        }
+    }
+
+    /// The `EXPANSION` the student's block declares.
+    fn student_expansion(self, ctx: &Context) -> Result<i64, Stop> {
+        match ctx.ask(&Request::Expansion(self.kind()), &[])? {
+            (Response::Expansion(expansion), _) => Ok(expansion),
+            (other, _) => Err(ctx.unexpected("expansion", &other)),
         }
     }
 
@@ -117,30 +128,23 @@ impl Block {
         c.stride != 1 || c.in_channels != c.planes * self.expansion()
     }
 
-    /// The student's block, on the root of `vs`.
-    fn student(self, vs: &VarStore, c: &Case) -> Box<dyn ModuleT> {
-        let p = vs.root();
-        let out = c.planes * self.expansion();
-        let ds = self.needs_downsample(c).then(|| {
-            assignment::Downsample::new(&(&p / "downsample"), c.in_channels, out, c.stride, assignment::Norm::BatchNorm)
-        });
-        match self {
-            Self::Basic => Box::new(assignment::BasicBlock::new(
-                &p,
-                c.in_channels,
-                c.planes,
-                c.stride,
-                ds,
-                assignment::Norm::BatchNorm,
-            )),
-            Self::Bottleneck => Box::new(assignment::BottleneckBlock::new(
-                &p,
-                c.in_channels,
-                c.planes,
-                c.stride,
-                ds,
-                assignment::Norm::BatchNorm,
-            )),
+    /// The worker's request for the student's block in `case`.
+    fn request(self, ctx: &Context, case: &Case, salt: u64) -> BlockRequest {
+        BlockRequest {
+            block: self.kind(),
+            shape: BlockShape {
+                in_channels: case.in_channels,
+                planes: case.planes,
+                stride: case.stride,
+                downsample: self.needs_downsample(case),
+                out_channels: case.planes * self.expansion(),
+            },
+            seed: seed(ctx, salt),
+            load_weights: false,
+            zero_names: Vec::new(),
+            zero_suffixes: Vec::new(),
+            modes: Vec::new(),
+            gradients: false,
         }
     }
 
@@ -178,40 +182,69 @@ fn shape(t: &[i64]) -> String {
     format!("({})", t.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
 }
 
+fn seed(ctx: &Context, salt: u64) -> i64 {
+    (ctx.request.seed.wrapping_mul(7919).wrapping_add(salt)) as i64
+}
+
 fn seeded(ctx: &Context, salt: u64) {
-    tch::manual_seed((ctx.request.seed.wrapping_mul(7919).wrapping_add(salt)) as i64);
+    tch::manual_seed(seed(ctx, salt));
+}
+
+/// Asks the worker to run the student's block; `input` travels as the tensor `input`.
+fn ask_block(
+    ctx: &Context,
+    request: BlockRequest,
+    input: Option<&Tensor>,
+    mut tensors: Tensors,
+) -> Result<(BlockResponse, Tensors), Stop> {
+    if let Some(x) = input {
+        tensors.push(("input".to_string(), x.shallow_clone()));
+    }
+    match ctx.ask(&Request::Block(request), &tensors)? {
+        (Response::Block(response), tensors) => Ok((response, tensors)),
+        (other, _) => Err(ctx.unexpected("block", &other)),
+    }
+}
+
+/// The worker's output `index` (a float tensor), or an integrity stop when it did not send one.
+fn output(tensors: &Tensors, index: usize) -> Result<Tensor, Stop> {
+    match named(tensors, &format!("output.{index}")) {
+        Some(t) if t.kind() == Kind::Float => Ok(t.shallow_clone()),
+        _ => Err(Stop::from(format!("integrity: the worker sent no float output {index} for the block"))),
+    }
 }
 
 /// Public: the notebook's shape check for `index` of [`Block::public_cases`].
-pub fn shape_check(ctx: &Context, block: Block, index: usize) -> Outcome {
+pub fn shape_check(ctx: &Context, block: Block, index: usize) -> Result<Outcome, Stop> {
     seeded(ctx, index as u64);
-    if block.student_expansion() != block.expansion() {
-        return Outcome::fail(format!(
+    let declared = block.student_expansion(ctx)?;
+    if declared != block.expansion() {
+        return Ok(Outcome::fail(format!(
             "{}'s EXPANSION is {}; it must be {}: the block's output has planes × {} channels",
             block.name(),
-            block.student_expansion(),
+            declared,
             block.expansion(),
             block.expansion()
-        ));
+        )));
     }
     let (case, expected) = block.public_cases()[index];
-    let vs = VarStore::new(Device::Cpu);
-    let net = block.student(&vs, &case);
     let x = Tensor::randn(case.input, (Kind::Float, Device::Cpu));
-    for train in [true, false] {
-        let y = net.forward_t(&x, train);
+    let request = BlockRequest { modes: vec![true, false], ..block.request(ctx, &case, index as u64) };
+    let (_, tensors) = ask_block(ctx, request, Some(&x), Vec::new())?;
+    for (i, train) in [true, false].into_iter().enumerate() {
+        let y = output(&tensors, i)?;
         if y.size() != expected {
-            return Outcome::fail(format!(
+            return Ok(Outcome::fail(format!(
                 "{} maps {} to {} in {} mode; expected {}",
                 block.describe(&case),
                 shape(&case.input),
                 shape(&y.size()),
                 if train { "training" } else { "evaluation" },
                 shape(&expected)
-            ));
+            )));
         }
     }
-    Outcome::pass(format!("{} maps {} to {}", block.describe(&case), shape(&case.input), shape(&expected)))
+    Ok(Outcome::pass(format!("{} maps {} to {}", block.describe(&case), shape(&case.input), shape(&expected))))
 }
 
 // BEGIN HIDDEN
@@ -222,14 +255,14 @@ fn described_variables(vs: &VarStore) -> Vec<(String, Vec<i64>)> {
 }
 
 /// Hidden: parameter names and shapes equal the reference's (PyTorch's).
-pub fn parameters_check(ctx: &Context, block: Block) -> Outcome {
+pub fn parameters_check(ctx: &Context, block: Block) -> Result<Outcome, Stop> {
     seeded(ctx, 10);
     let mut problems = Vec::new();
     for (case, _) in block.public_cases() {
-        let (svs, rvs) = (VarStore::new(Device::Cpu), VarStore::new(Device::Cpu));
-        let _s = block.student(&svs, &case);
+        let rvs = VarStore::new(Device::Cpu);
         let _r = block.reference(&rvs, &case);
-        let student: HashMap<_, _> = described_variables(&svs).into_iter().collect();
+        let (response, _) = ask_block(ctx, block.request(ctx, &case, 10), None, Vec::new())?;
+        let student: HashMap<_, _> = response.variables.into_iter().map(|v| (v.name, v.shape)).collect();
         let expected = described_variables(&rvs);
         for (name, dims) in &expected {
             match student.get(name) {
@@ -250,14 +283,14 @@ pub fn parameters_check(ctx: &Context, block: Block) -> Outcome {
         if !problems.is_empty() {
             problems.sort();
             problems.dedup();
-            return Outcome::fail(format!(
+            return Ok(Outcome::fail(format!(
                 "{}: {}",
                 block.describe(&case),
                 problems.iter().take(6).cloned().collect::<Vec<_>>().join("; ")
-            ));
+            )));
         }
     }
-    Outcome::pass("parameter names and shapes match PyTorch's")
+    Ok(Outcome::pass("parameter names and shapes match PyTorch's"))
 }
 
 /// Gives BatchNorm layers non-trivial statistics and affine parameters so that evaluation mode is
@@ -279,54 +312,39 @@ fn randomize_batch_norm(vs: &VarStore) {
     });
 }
 
-/// A student block carrying the reference block's weights, both built for `case`.
+/// The reference block for a case with non-trivial BatchNorm statistics, and a snapshot of its
+/// variables before any forward pass (what the worker loads into the student's block by name).
 struct Pair {
-    student_vs: VarStore,
-    student: Box<dyn ModuleT>,
     reference: Box<dyn ModuleT>,
-    /// A snapshot of the reference's variables before any forward pass.
     weights: HashMap<String, Tensor>,
 }
 
-fn pair(block: Block, case: &Case) -> Result<Pair, Outcome> {
+fn pair(block: Block, case: &Case) -> Pair {
     let rvs = VarStore::new(Device::Cpu);
     let reference = block.reference(&rvs, case);
     randomize_batch_norm(&rvs);
-    let student_vs = VarStore::new(Device::Cpu);
-    let student = block.student(&student_vs, case);
-    load_by_name(&student_vs, &rvs).map_err(|problem| {
-        Outcome::fail(format!(
-            "cannot load the reference weights into your {} by name ({problem}); see the parameter-name check",
-            block.name()
-        ))
-    })?;
     let weights = rvs.variables().into_iter().map(|(k, v)| (k, v.detach().copy())).collect();
-    Ok(Pair { student_vs, student, reference, weights })
+    Pair { reference, weights }
 }
 
-/// Copies the reference's variables into the student's by name. A bias the reference does not
-/// have (a convolution built with `bias: true`) is set to zero, which computes the same function:
-/// that mistake costs the parameter-name check only. Any other unknown variable, or a shape that
-/// differs, is an error.
-fn load_by_name(student: &VarStore, reference: &VarStore) -> Result<(), String> {
-    let source = reference.variables();
-    // In name order, so that the first problem named is the same on every run.
-    let mut variables: Vec<(String, Tensor)> = student.variables().into_iter().collect();
-    variables.sort_by(|a, b| a.0.cmp(&b.0));
-    tch::no_grad(|| {
-        for (name, mut variable) in variables {
-            match source.get(&name) {
-                Some(value) if value.size() == variable.size() => variable.copy_(value),
-                Some(value) => {
-                    return Err(format!("{name} has shape {:?}, the reference {:?}", variable.size(), value.size()));
-                }
-                None if name.ends_with(".bias") => {
-                    let _ = variable.zero_();
-                }
-                None => return Err(format!("the reference has no variable named {name}")),
-            }
-        }
-        Ok(())
+/// Runs the student's block with the pair's weights loaded by name (see `wire::BlockRequest`).
+/// `Ok(Err(outcome))`: the weights did not fit the student's variables.
+fn ask_loaded(
+    ctx: &Context,
+    block: Block,
+    pair: &Pair,
+    request: BlockRequest,
+    x: &Tensor,
+) -> Result<Result<Tensors, Outcome>, Stop> {
+    let request = BlockRequest { load_weights: true, ..request };
+    let weights = pair.weights.iter().map(|(k, v)| (format!("weights.{k}"), v.shallow_clone())).collect();
+    let (response, tensors) = ask_block(ctx, request, Some(x), weights)?;
+    Ok(match response.load_problem {
+        Some(problem) => Err(Outcome::fail(format!(
+            "cannot load the reference weights into your {} by name ({problem}); see the parameter-name check",
+            block.name()
+        ))),
+        None => Ok(tensors),
     })
 }
 
@@ -456,6 +474,9 @@ fn functional(
 }
 
 fn diagnose(block: Block, pair: &Pair, x: &Tensor, case: &Case, train: bool, got: &Tensor) -> Option<String> {
+    if got.kind() != Kind::Float || !(got.isfinite().all().int64_value(&[]) == 1) {
+        return None;
+    }
     mistakes(block, train).into_iter().find_map(|(variant, why)| {
         let candidate = functional(block, &pair.weights, x, case, train, variant);
         close(got, &candidate).then_some(why)
@@ -463,20 +484,23 @@ fn diagnose(block: Block, pair: &Pair, x: &Tensor, case: &Case, train: bool, got
 }
 
 /// Hidden: equal outputs on shared weights, in evaluation and training mode, for a block without
-/// and with a shortcut projection. Partial credit per case.
-pub fn numerics_check(ctx: &Context, block: Block) -> Outcome {
+/// and with a shortcut projection.
+pub fn numerics_check(ctx: &Context, block: Block) -> Result<Outcome, Stop> {
     seeded(ctx, 20);
     let (mut passed, mut total, mut failures) = (0, 0, Vec::new());
     for case in block.numeric_cases() {
-        let pair = match pair(block, &case) {
-            Ok(pair) => pair,
-            Err(outcome) => return outcome,
-        };
+        let pair = pair(block, &case);
         let x = Tensor::randn(case.input, (Kind::Float, Device::Cpu));
-        for train in [false, true] {
+        let modes = [false, true];
+        let request = BlockRequest { modes: modes.to_vec(), ..block.request(ctx, &case, 20) };
+        let outputs = match ask_loaded(ctx, block, &pair, request, &x)? {
+            Ok(outputs) => outputs,
+            Err(outcome) => return Ok(outcome),
+        };
+        for (i, train) in modes.into_iter().enumerate() {
             total += 1;
             let expected = pair.reference.forward_t(&x, train);
-            let got = pair.student.forward_t(&x, train);
+            let got = output(&outputs, i)?;
             if close(&got, &expected) {
                 passed += 1;
                 continue;
@@ -493,10 +517,10 @@ pub fn numerics_check(ctx: &Context, block: Block) -> Outcome {
         }
     }
     if failures.is_empty() {
-        return Outcome::pass(format!("matches the reference {} in training and evaluation mode", block.name()));
+        return Ok(Outcome::pass(format!("matches the reference {} in training and evaluation mode", block.name())));
     }
     // All or nothing: a block that is wrong for some inputs is wrong.
-    Outcome::fail(format!("{passed} of {total} comparisons match. {}", failures.join("; ")))
+    Ok(Outcome::fail(format!("{passed} of {total} comparisons match. {}", failures.join("; "))))
 }
 
 /// Hidden: with the residual branch silenced, the block must return relu(identity) — or
@@ -504,24 +528,25 @@ pub fn numerics_check(ctx: &Context, block: Block) -> Outcome {
 /// bias and BatchNorm running mean is zero, so that whatever normalization follows that
 /// convolution (its own BatchNorm, a shared one, or none) outputs zero in evaluation mode. The
 /// check judges the skip connection alone, whatever the block does with its BatchNorms.
-pub fn skip_check(ctx: &Context, block: Block) -> Outcome {
+pub fn skip_check(ctx: &Context, block: Block) -> Result<Outcome, Stop> {
     seeded(ctx, 30);
     let last_conv = format!("conv{}.weight", block.kernels().len());
-    let silenced = |name: &str| name == last_conv || name.ends_with(".bias") || name.ends_with("running_mean");
+    let suffixes = [".bias", "running_mean"];
+    let silenced = |name: &str| name == last_conv || suffixes.iter().any(|s| name.ends_with(s));
     for case in block.numeric_cases() {
-        let pair = match pair(block, &case) {
-            Ok(pair) => pair,
-            Err(outcome) => return outcome,
-        };
-        tch::no_grad(|| {
-            for (name, mut t) in pair.student_vs.variables() {
-                if silenced(&name) {
-                    let _ = t.zero_();
-                }
-            }
-        });
+        let pair = pair(block, &case);
         let x = Tensor::randn(case.input, (Kind::Float, Device::Cpu));
-        let got = pair.student.forward_t(&x, false);
+        let request = BlockRequest {
+            modes: vec![false],
+            zero_names: vec![last_conv.clone()],
+            zero_suffixes: suffixes.iter().map(|s| s.to_string()).collect(),
+            ..block.request(ctx, &case, 30)
+        };
+        let outputs = match ask_loaded(ctx, block, &pair, request, &x)? {
+            Ok(outputs) => outputs,
+            Err(outcome) => return Ok(outcome),
+        };
+        let got = output(&outputs, 0)?;
         let identity_only = Variant { skip: true, ..Variant::correct(block) };
         let weights: HashMap<String, Tensor> = pair
             .weights
@@ -531,66 +556,75 @@ pub fn skip_check(ctx: &Context, block: Block) -> Outcome {
         let expected = functional(block, &weights, &x, &case, false, identity_only);
         if !close(&got, &expected) {
             let target = if block.needs_downsample(&case) { "relu(downsample(x))" } else { "relu(x)" };
-            return Outcome::fail(format!(
+            return Ok(Outcome::fail(format!(
                 "{} with its residual branch silenced should return {target}, but does not: check how the identity is added",
                 block.describe(&case)
-            ));
+            )));
         }
     }
-    Outcome::pass("the skip connection carries the identity (and the downsample) to the output")
+    Ok(Outcome::pass("the skip connection carries the identity (and the downsample) to the output"))
 }
 
 /// Hidden: a backward pass reaches the input and every parameter.
-pub fn gradients_check(ctx: &Context, block: Block) -> Outcome {
+pub fn gradients_check(ctx: &Context, block: Block) -> Result<Outcome, Stop> {
     seeded(ctx, 40);
     let case = block.numeric_cases()[1];
-    let vs = VarStore::new(Device::Cpu);
-    let net = block.student(&vs, &case);
-    let x = Tensor::randn(case.input, (Kind::Float, Device::Cpu)).set_requires_grad(true);
-    let y = net.forward_t(&x, true);
-    (&y * Tensor::randn_like(&y)).sum(Kind::Float).backward();
-    let reaches = |t: &Tensor| {
-        let g = t.grad();
-        g.defined() && g.isfinite().all().int64_value(&[]) == 1 && g.abs().sum(Kind::Float).double_value(&[]) > 0.0
+    let x = Tensor::randn(case.input, (Kind::Float, Device::Cpu));
+    let request = BlockRequest { gradients: true, ..block.request(ctx, &case, 40) };
+    let (response, grads) = ask_block(ctx, request, Some(&x), Vec::new())?;
+    let reaches = |name: &str| {
+        named(&grads, name).is_some_and(|g| {
+            g.kind() == Kind::Float
+                && (g.isfinite().all().int64_value(&[]) == 1)
+                && g.abs().sum(Kind::Float).double_value(&[]) > 0.0
+        })
     };
-    if !reaches(&x) {
-        return Outcome::fail("no gradient reaches the block's input: do not detach or rebuild tensors in forward_t");
+    if !reaches("grad.input") {
+        return Ok(Outcome::fail(
+            "no gradient reaches the block's input: do not detach or rebuild tensors in forward_t",
+        ));
     }
-    let mut missing: Vec<String> =
-        vs.variables().into_iter().filter(|(_, t)| t.requires_grad() && !reaches(t)).map(|(n, _)| n).collect();
+    let mut missing: Vec<String> = response
+        .variables
+        .into_iter()
+        .filter(|v| v.trainable && !reaches(&format!("grad.{}", v.name)))
+        .map(|v| v.name)
+        .collect();
     missing.sort();
-    if missing.is_empty() {
+    Ok(if missing.is_empty() {
         Outcome::pass("gradients reach the input and every parameter")
     } else {
         Outcome::fail(format!(
             "no gradient reaches {}: is every layer you create used in forward_t?",
             missing.join(", ")
         ))
-    }
+    })
 }
 
 /// Hidden: shape laws over random configurations (proptest, deterministic seed).
-pub fn shape_laws_check(ctx: &Context, block: Block) -> Outcome {
-    use proptest::test_runner::{Config, RngAlgorithm, TestError, TestRng, TestRunner};
+pub fn shape_laws_check(ctx: &Context, block: Block) -> Result<Outcome, Stop> {
+    use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
     seeded(ctx, 50);
     // One plain call first, so that a todo!() surfaces as "not implemented" rather than as a
     // property failure.
     let probe = block.numeric_cases()[0];
-    let _ = block
-        .student(&VarStore::new(Device::Cpu), &probe)
-        .forward_t(&Tensor::zeros(probe.input, (Kind::Float, Device::Cpu)), false);
+    let request = BlockRequest { modes: vec![false], ..block.request(ctx, &probe, 50) };
+    ask_block(ctx, request, Some(&Tensor::zeros(probe.input, (Kind::Float, Device::Cpu))), Vec::new())?;
     let config = Config { cases: 24, failure_persistence: None, max_shrink_iters: 64, ..Config::default() };
     let mut runner = TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
     let strategy = (1i64..9, 1i64..9, 1i64..=2, 1i64..10, 1i64..10, 1i64..3);
     let result = runner.run(&strategy, |(in_channels, planes, stride, h, w, n)| {
         let case = Case { in_channels, planes, stride, input: [n, in_channels, h, w] };
-        let vs = VarStore::new(Device::Cpu);
-        let y = block.student(&vs, &case).forward_t(&Tensor::randn(case.input, (Kind::Float, Device::Cpu)), false);
+        let x = Tensor::randn(case.input, (Kind::Float, Device::Cpu));
+        let request = BlockRequest { modes: vec![false], ..block.request(ctx, &case, 50) };
+        let y = ask_block(ctx, request, Some(&x), Vec::new())
+            .and_then(|(_, tensors)| output(&tensors, 0))
+            .map_err(|Stop(outcome)| TestCaseError::fail(outcome.message))?;
         let expected = [n, planes * block.expansion(), (h + stride - 1) / stride, (w + stride - 1) / stride];
         proptest::prop_assert_eq!(y.size(), expected.to_vec(), "{}", block.describe(&case));
         Ok(())
     });
-    match result {
+    Ok(match result {
         Ok(()) => Outcome::pass(
             "output shape is (N, planes × expansion, ceil(H/stride), ceil(W/stride)) for 24 random configurations",
         ),
@@ -598,7 +632,7 @@ pub fn shape_laws_check(ctx: &Context, block: Block) -> Outcome {
             "the shape law fails for in_channels={i}, planes={p}, stride={s}, input ({n},{i},{h},{w}): {reason}"
         )),
         Err(TestError::Abort(reason)) => Outcome::fail(format!("the property test stopped: {reason}")),
-    }
+    })
 }
 
 #[cfg(test)]

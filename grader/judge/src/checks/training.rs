@@ -1,22 +1,26 @@
 //! Checks of exercise 4: training ResNet-18.
 //!
-//! `training.runs` calls the student's `train_resnet18` on the grader's own ResNet-18 with the
-//! training and validation splits only, and keeps the trained weights and the report in the
-//! scratch folder. The other two checks run in processes that never call student code: they load
-//! those weights into the reference ResNet-18 and measure test and validation accuracy themselves.
+//! `training.runs` sends the worker the grader's own ResNet-18 (as data, with its initial weights)
+//! and the training and validation splits only; the worker calls the student's `train_resnet18`
+//! and returns the trained weights and the report, which the judge keeps in its artifacts folder.
+//! The other two checks never involve the worker: they load those weights into the reference
+//! ResNet-18 and measure test and validation accuracy themselves.
 
 use super::{CheckResult, Outcomes};
-use crate::context::{Context, grader_model, measure};
+use crate::context::{Context, measure, named_weights, resnet18_spec};
 use crate::weights;
+use crate::worker::Stop;
 use grader::protocol::Outcome;
 use serde_json::json;
 use tch::nn::VarStore;
+use tch::{Device, Kind, Tensor};
+use wire::frame::{Tensors, named, with_prefix};
 
 const WEIGHTS: &str = "training/model.safetensors";
 const REPORT: &str = "training/report.json";
 
 /// Checks a returned history: one entry per epoch, numbered, with finite values.
-pub fn validate_history(report: &assignment::TrainingReport, epochs: usize) -> Result<(), String> {
+pub fn validate_history(report: &measure::TrainingReport, epochs: usize) -> Result<(), String> {
     let h = &report.history;
     if h.len() != epochs {
         return Err(format!("the history has {} entries for {epochs} epochs", h.len()));
@@ -42,52 +46,81 @@ pub fn validate_history(report: &assignment::TrainingReport, epochs: usize) -> R
     Ok(())
 }
 
-/// Public: trains and returns a valid history; keeps the weights for the measuring checks.
-/// Counts the examples a network sees in training and in evaluation mode.
-#[derive(Debug)]
-struct ModeSpy {
-    inner: Box<dyn tch::nn::ModuleT>,
-    evaluated: std::sync::Arc<std::sync::atomic::AtomicI64>,
+/// A report as the worker sent it (JSON), read as the reference crate's type.
+pub fn parse_report(value: serde_json::Value) -> Result<measure::TrainingReport, Stop> {
+    serde_json::from_value(value)
+        .map_err(|e| Stop::from(format!("integrity: the worker sent an unreadable training report ({e})")))
 }
 
-impl tch::nn::ModuleT for ModeSpy {
-    fn forward_t(&self, xs: &tch::Tensor, train: bool) -> tch::Tensor {
-        if !train {
-            self.evaluated.fetch_add(xs.size().first().copied().unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+/// The returned weights that fit `expected` (names and shapes of the grader's network), as float
+/// tensors; the first misfit or non-finite value is an error for the student.
+pub fn fitting_weights(returned: &Tensors, expected: &Tensors) -> Result<Tensors, String> {
+    let mut kept = Vec::with_capacity(expected.len());
+    for (name, initial) in expected {
+        let Some(t) = named(returned, name) else {
+            return Err(format!("the trained model has no variable {name}: train the model you receive"));
+        };
+        if t.size() != initial.size() || t.kind() != Kind::Float {
+            return Err(format!(
+                "the trained {name} has shape {:?}, the grader's network {:?}",
+                t.size(),
+                initial.size()
+            ));
         }
-        self.inner.forward_t(xs, train)
+        if !(t.isfinite().all().int64_value(&[]) == 1) {
+            return Err(format!("the trained {name} holds values that are not finite: did training diverge?"));
+        }
+        kept.push((name.clone(), t.shallow_clone()));
     }
+    Ok(kept)
 }
 
 /// Share of the points of `training.runs` kept when validation never ran in evaluation mode.
 const WITHOUT_EVALUATION_MODE: f64 = 1.0 / 3.0;
 
+/// Public: trains and returns a valid history; keeps the weights for the measuring checks.
 pub fn runs(ctx: &Context) -> CheckResult {
     let data = ctx.student_data(None)?;
+    let validation_len = named(&data, "validation.labels").map_or(0, |t| t.size()[0]);
     let config = ctx.student_train_config(ctx.profile.epochs);
     tch::manual_seed(ctx.request.seed as i64);
-    let evaluated = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
-    let assignment::Model { vs, net, config: model_config } = grader_model(&config.model, ctx.device);
-    let spy = ModeSpy { inner: net, evaluated: evaluated.clone() };
-    let mut model = assignment::Model { vs, net: Box::new(spy), config: model_config };
-    let initial: Vec<tch::Tensor> = model.vs.trainable_variables().iter().map(|t| t.detach().copy()).collect();
+    let vs = VarStore::new(Device::Cpu);
+    let _net = measure::resnet18(&vs.root(), &config.model);
+    let initial = named_weights(&vs, "");
+    let trainable: Vec<String> =
+        vs.variables().into_iter().filter(|(_, t)| t.requires_grad()).map(|(n, _)| n).collect();
+    let mut tensors = data;
+    tensors.extend(initial.iter().map(|(n, t)| (format!("weights.{n}"), t.shallow_clone())));
+    let request = wire::Request::Train(wire::TrainRequest {
+        net: resnet18_spec(&config.model),
+        config: serde_json::to_value(&config).map_err(|e| e.to_string())?,
+    });
     let started = std::time::Instant::now();
-    let report = match assignment::train_resnet18(&mut model, &data, &config) {
-        Ok(report) => report,
-        Err(e) => return Ok(Outcomes::from(Outcome::fail(format!("train_resnet18 returned an error: {e}")))),
+    let (response, returned) = match ctx.ask(&request, &tensors)? {
+        (wire::Response::Train(response), returned) => (response, returned),
+        (other, _) => return Err(ctx.unexpected("train", &other)),
     };
     let seconds = started.elapsed().as_secs_f64();
-    weights::save(&model.vs, &ctx.artifact(WEIGHTS))?;
+    if let Some(error) = response.error {
+        return Ok(Outcome::fail(format!("train_resnet18 returned an error: {error}")).into());
+    }
+    let report = parse_report(response.report.unwrap_or_default())?;
+    let trained = match fitting_weights(&with_prefix(&returned, "weights."), &initial) {
+        Ok(trained) => trained,
+        Err(problem) => return Ok(Outcome::fail(problem).into()),
+    };
+    weights::save_named(&trained, &ctx.artifact(WEIGHTS))?;
     let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
     std::fs::write(ctx.artifact(REPORT), text).map_err(|e| format!("cannot write the report: {e}"))?;
     let details = json!({"report": report, "seconds": seconds, "epochs": config.epochs});
-    let trained = model.vs.trainable_variables();
-    let unchanged = trained.len() == initial.len()
-        && trained.iter().zip(&initial).all(|(now, before)| now.to_device(before.device()).equal(before));
+    let unchanged = trainable.iter().all(|name| {
+        let before: &Tensor = named(&initial, name).expect("listed");
+        named(&trained, name).is_some_and(|now| now.equal(before))
+    });
     // Every epoch's validation accuracy must come from evaluation mode (BatchNorm's running
     // statistics, no dropout): at least one pass over the validation split per epoch.
-    let evaluated = evaluated.load(std::sync::atomic::Ordering::Relaxed);
-    let wanted = data.validation.len() * config.epochs as i64;
+    let evaluated = response.evaluated_examples;
+    let wanted = validation_len * config.epochs as i64;
     let outcome = match validate_history(&report, config.epochs) {
         _ if unchanged => {
             Outcome::fail("the model's weights did not change: train_resnet18 must train the model it receives")
@@ -95,8 +128,7 @@ pub fn runs(ctx: &Context) -> CheckResult {
         Ok(()) if evaluated < wanted => Outcome::partial(
             WITHOUT_EVALUATION_MODE,
             format!(
-                "the validation split was evaluated in evaluation mode for {evaluated} examples, not {wanted} ({} per epoch): measure validation accuracy with `evaluate(..)` or `forward_t(.., false)` so that BatchNorm uses its running statistics",
-                data.validation.len()
+                "the validation split was evaluated in evaluation mode for {evaluated} examples, not {wanted} ({validation_len} per epoch): measure validation accuracy with `evaluate(..)` or `forward_t(.., false)` so that BatchNorm uses its running statistics"
             ),
         ),
         Ok(()) => Outcome::pass(format!(

@@ -1,11 +1,17 @@
-//! Builds `grader-runner` against the crate being graded.
+//! Builds the judge once, and `grader-worker` against each crate being graded.
 //!
-//! The crate is staged as package `resnet-lab-graded` in `target/grader/runners/<key>/graded` (its
-//! `Cargo.toml` with workspace inheritance resolved, and its `src/`), next to a generated manifest
-//! for the runner whose `assignment` dependency points at it. Both use the workspace's lockfile,
-//! profiles and target directory, so libtorch's bindings and every dependency compile once and
-//! each graded crate costs one incremental build. Files are rewritten only when they change, so
-//! regrading an unchanged crate builds nothing.
+//! The judge (`grader-judge`, the reference and the checks) is a member of this workspace and is
+//! built as one. A submission's worker is built in a workspace of its own,
+//! `target/grader/workers/<key>/`: the graded crate staged as package `resnet-lab-graded-<key>`
+//! (its `Cargo.toml` with workspace inheritance resolved, and its `src/`), copies of the worker and
+//! wire crates and of the build script, the workspace's lockfile, and a generated root manifest.
+//! Cargo runs in a mount namespace that shows it that folder, its target folder
+//! (`target/grader/worker-target`, shared by every worker build so that libtorch's bindings compile
+//! once), libtorch and the toolchain, and hides the rest of this workspace (the solution, the hidden
+//! checks, the tests, other submissions) and every folder the caller names private: whatever the
+//! student's code includes at compile time (`include_str!`, `#[path]`, macros), it reads nothing
+//! secret. Files are rewritten only when they change, so regrading an unchanged crate builds
+//! nothing; a private build (a submission) removes its staged crate and its artifacts after.
 
 use anyhow::{Context, Result, anyhow, bail};
 use sha2::{Digest, Sha256};
@@ -22,7 +28,7 @@ pub const GRADED_PACKAGE: &str = "resnet-lab-graded";
 /// A successful build.
 #[derive(Debug, Clone)]
 pub struct Built {
-    /// The runner binary.
+    /// The worker binary.
     pub binary: PathBuf,
     /// Wall-clock seconds of the build.
     pub seconds: f64,
@@ -55,11 +61,8 @@ impl Workspace {
         let root = std::env::var_os("RESNET_LAB_ROOT").map(PathBuf::from).unwrap_or_else(|| {
             Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("grader/ has a parent").to_path_buf()
         });
-        if !root.join("grader/runner/Cargo.toml").is_file() {
-            bail!(
-                "{} is not a resnet-lab workspace (no grader/runner/Cargo.toml); set RESNET_LAB_ROOT",
-                root.display()
-            );
+        if !root.join("grader/judge/Cargo.toml").is_file() {
+            bail!("{} is not a resnet-lab workspace (no grader/judge/Cargo.toml); set RESNET_LAB_ROOT", root.display());
         }
         Ok(Self { root: root.canonicalize()? })
     }
@@ -163,7 +166,7 @@ fn standalone_manifest(manifest: &Path, root: &DocumentMut, name: &str, workspac
             package.insert("build", toml_edit::value(base.join(build).display().to_string()));
         }
     } else {
-        // The graded crate is only a library of the runner: its build script (student code that
+        // The graded crate is only a library of the worker: its build script (student code that
         // would run at compile time) is never needed, and never run.
         package.insert("build", toml_edit::value(false));
     }
@@ -254,8 +257,125 @@ pub fn first_errors(log: &str) -> String {
     blocks.into_iter().take(3).collect::<Vec<_>>().join("\n\n")
 }
 
-/// Stages `crate_dir` and builds a runner against it.
-pub fn build(workspace: &Workspace, crate_dir: &Path, release: bool) -> std::result::Result<Built, BuildFailure> {
+/// The folder the judge and every worker are built in (`debug` or `release`).
+fn profile_dir(release: bool) -> &'static str {
+    if release { "release" } else { "debug" }
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// Builds `grader-judge` in this workspace (quick when it is up to date) and returns its path.
+pub fn build_judge(workspace: &Workspace, release: bool) -> Result<PathBuf> {
+    let mut command = Command::new(cargo());
+    command
+        .current_dir(&workspace.root)
+        .args(["build", "--offline", "--quiet", "--color", "never", "-p", "resnet-lab-judge", "--target-dir"])
+        .arg(workspace.target_dir());
+    if release {
+        command.arg("--release");
+    }
+    let output = command.output().with_context(|| format!("cannot run {}", cargo()))?;
+    if !output.status.success() {
+        bail!("building the judge failed:\n{}", first_errors(&String::from_utf8_lossy(&output.stderr)));
+    }
+    Ok(workspace.target_dir().join(profile_dir(release)).join("grader-judge"))
+}
+
+/// Copies the crate at `from` (its `src/`, and its manifest made standalone under `name`) to `to`.
+fn stage_crate(from: &Path, to: &Path, root: &DocumentMut, name: &str) -> Result<()> {
+    let manifest = standalone_manifest(&from.join("Cargo.toml"), root, name, false)?;
+    write_if_changed(&to.join("Cargo.toml"), manifest.to_string().as_bytes())?;
+    mirror_dir(&from.join("src"), &to.join("src"))
+}
+
+/// The worker's workspace for `crate_dir`, written under `staging`; returns the binary's name.
+fn stage_worker(workspace: &Workspace, crate_dir: &Path, staging: &Path, key: &str) -> Result<String> {
+    let root = workspace.root_manifest()?;
+    let package = format!("{GRADED_PACKAGE}-{key}");
+    let mut graded = standalone_manifest(&crate_dir.join("Cargo.toml"), &root, &package, false)?;
+    let mut lib = Table::new();
+    lib.insert("name", toml_edit::value(package.replace('-', "_")));
+    lib.insert("path", toml_edit::value("src/lib.rs"));
+    graded.insert("lib", Item::Table(lib));
+    write_if_changed(&staging.join("graded/Cargo.toml"), graded.to_string().as_bytes())?;
+    mirror_dir(&crate_dir.join("src"), &staging.join("graded/src"))?;
+    stage_crate(&workspace.root.join("grader/wire"), &staging.join("wire"), &root, "resnet-lab-wire")?;
+    mirror_dir(&workspace.root.join("grader/worker/src"), &staging.join("worker/src"))?;
+    write_if_changed(
+        &staging.join("build-support/link_libtorch.rs"),
+        &std::fs::read(workspace.root.join("build-support/link_libtorch.rs"))?,
+    )?;
+    let worker_dir = workspace.root.join("grader/worker");
+    let mut manifest =
+        standalone_manifest(&worker_dir.join("Cargo.toml"), &root, &format!("resnet-lab-worker-{key}"), true)?;
+    manifest["package"]["build"] = toml_edit::value("build-support/link_libtorch.rs");
+    let bin_name = format!("grader-worker-{key}");
+    let mut bin = Table::new();
+    bin.insert("name", toml_edit::value(&bin_name));
+    bin.insert("path", toml_edit::value("worker/src/main.rs"));
+    let mut bins = toml_edit::ArrayOfTables::new();
+    bins.push(bin);
+    manifest.insert("bin", Item::ArrayOfTables(bins));
+    for (name, package, path) in [("assignment", package.as_str(), "graded"), ("wire", "resnet-lab-wire", "wire")] {
+        let mut dependency = toml_edit::InlineTable::new();
+        dependency.insert("package", package.into());
+        dependency.insert("path", path.into());
+        manifest["dependencies"][name] = toml_edit::value(dependency);
+    }
+    write_if_changed(&staging.join("Cargo.toml"), manifest.to_string().as_bytes())?;
+    let lock = staging.join("Cargo.lock");
+    if !lock.exists() {
+        write_if_changed(&lock, &std::fs::read(workspace.root.join("Cargo.lock"))?)?;
+    }
+    Ok(bin_name)
+}
+
+/// What a worker build may see of this workspace: its staging folder, the shared worker target
+/// folder, cargo's configuration and libtorch; everything else in the workspace is hidden, and so
+/// is every folder of `private` (other submissions, reports).
+fn build_view(workspace: &Workspace, staging: &Path, private: &[PathBuf]) -> crate::sandbox::Isolation {
+    let mut keep: Vec<PathBuf> = vec![staging.to_path_buf(), workspace.target_dir().join("grader/worker-target")];
+    keep.extend([".cargo", ".venv"].iter().map(|d| workspace.root.join(d)));
+    keep.extend(std::env::var_os("LIBTORCH").map(PathBuf::from));
+    let keep: Vec<PathBuf> = keep.into_iter().filter_map(|p| p.canonicalize().ok()).collect();
+    let mut hide = crate::sandbox::all_but(&workspace.root, &keep);
+    hide.extend(
+        private.iter().filter_map(|p| p.canonicalize().ok()).filter(|p| !keep.iter().any(|k| k.starts_with(p))),
+    );
+    crate::sandbox::Isolation { hide, writable: Vec::new(), read_only: false }
+}
+
+/// Removes what a private build left in the shared worker target folder: every artifact whose name
+/// carries `key` (the graded crate and the worker of that submission).
+fn remove_artifacts(target: &Path, key: &str) {
+    let names = [key.to_string(), key.replace('-', "_")];
+    let mut stack = vec![target.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if names.iter().any(|n| name.contains(n.as_str())) {
+                let _ = if is_dir { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+            } else if is_dir {
+                stack.push(path);
+            }
+        }
+    }
+}
+
+/// Stages `crate_dir` and builds a worker against it, in the build sandbox (see the module docs).
+/// `private` names folders the build must not see; when it is not empty (a submission), the staged
+/// crate and its artifacts are removed after the build and the binary is kept on its own.
+pub fn build(
+    workspace: &Workspace,
+    crate_dir: &Path,
+    release: bool,
+    private: &[PathBuf],
+) -> std::result::Result<Built, BuildFailure> {
     let tool = |e: anyhow::Error| BuildFailure::Tool(format!("{e:#}"));
     let crate_dir = crate_dir
         .canonicalize()
@@ -267,70 +387,54 @@ pub fn build(workspace: &Workspace, crate_dir: &Path, release: bool) -> std::res
         )));
     }
     let key = crate_key(&crate_dir);
-    let overlay = workspace.target_dir().join("grader/runners").join(&key);
-    let root = workspace.root_manifest().map_err(tool)?;
-    let staged = overlay.join("graded");
-    let package = format!("{GRADED_PACKAGE}-{key}");
-    let mut graded = standalone_manifest(&crate_dir.join("Cargo.toml"), &root, &package, false).map_err(tool)?;
-    let mut lib = Table::new();
-    lib.insert("name", toml_edit::value(package.replace('-', "_")));
-    lib.insert("path", toml_edit::value("src/lib.rs"));
-    graded.insert("lib", Item::Table(lib));
-    write_if_changed(&staged.join("Cargo.toml"), graded.to_string().as_bytes()).map_err(tool)?;
-    mirror_dir(&crate_dir.join("src"), &staged.join("src")).map_err(tool)?;
-
-    let runner_dir = workspace.root.join("grader/runner");
-    let mut manifest =
-        standalone_manifest(&runner_dir.join("Cargo.toml"), &root, &format!("resnet-lab-runner-{key}"), true)
-            .map_err(tool)?;
-    let bin_name = format!("grader-runner-{key}");
-    let mut bin = Table::new();
-    bin.insert("name", toml_edit::value(&bin_name));
-    bin.insert("path", toml_edit::value(runner_dir.join("src/main.rs").display().to_string()));
-    let mut bins = toml_edit::ArrayOfTables::new();
-    bins.push(bin);
-    manifest.insert("bin", Item::ArrayOfTables(bins));
-    let mut assignment = toml_edit::InlineTable::new();
-    assignment.insert("package", package.as_str().into());
-    assignment.insert("path", staged.display().to_string().into());
-    manifest["dependencies"]["assignment"] = toml_edit::value(assignment);
-    write_if_changed(&overlay.join("Cargo.toml"), manifest.to_string().as_bytes()).map_err(tool)?;
-    let lock = overlay.join("Cargo.lock");
-    if !lock.exists()
-        && let Ok(bytes) = std::fs::read(workspace.root.join("Cargo.lock"))
-    {
-        write_if_changed(&lock, &bytes).map_err(tool)?;
-    }
-
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let staging = workspace.target_dir().join("grader/workers").join(&key);
+    let target = workspace.target_dir().join("grader/worker-target");
+    std::fs::create_dir_all(&target).map_err(|e| tool(e.into()))?;
+    let bin_name = stage_worker(workspace, &crate_dir, &staging, &key).map_err(tool)?;
     let started = Instant::now();
-    let mut command = Command::new(&cargo);
+    let mut command = Command::new(cargo());
     command
         .current_dir(&workspace.root)
         .args(["build", "--offline", "--color", "never", "--manifest-path"])
-        .arg(overlay.join("Cargo.toml"))
+        .arg(staging.join("Cargo.toml"))
         .arg("--target-dir")
-        .arg(workspace.target_dir());
+        .arg(&target)
+        .stdin(std::process::Stdio::null());
     if release {
         command.arg("--release");
     }
-    let output = command
-        .output()
-        .map_err(|e| BuildFailure::Tool(format!("cannot run {cargo}: {e}; is Rust installed (https://rustup.rs)?")))?;
+    let view = build_view(workspace, &staging, private);
+    let output = crate::sandbox::output_isolated(command, &view).map_err(|e| {
+        BuildFailure::Tool(format!("cannot run {}: {e}; is Rust installed (https://rustup.rs)?", cargo()))
+    })?;
     let log = String::from_utf8_lossy(&output.stderr).into_owned();
-    if !output.status.success() {
-        let staged_src = staged.join("src").display().to_string();
-        let log = log.replace(&staged_src, "src");
-        if log.contains(&format!("`{GRADED_PACKAGE}`")) || log.contains("resnet-lab-graded") {
-            return Err(BuildFailure::Compile { first_errors: first_errors(&log), log });
+    let built = target.join(profile_dir(release)).join(&bin_name);
+    let private_build = !private.is_empty();
+    let kept =
+        if private_build { workspace.target_dir().join("grader/worker-bins").join(&bin_name) } else { built.clone() };
+    let result = if !output.status.success() {
+        let log = log.replace(&staging.join("graded/src").display().to_string(), "src");
+        if log.contains(&format!("`{GRADED_PACKAGE}")) || log.contains("resnet-lab-graded") {
+            Err(BuildFailure::Compile { first_errors: first_errors(&log), log })
+        } else {
+            Err(BuildFailure::Tool(format!(
+                "building the grader's worker failed (not in the graded crate):\n{}",
+                first_errors(&log)
+            )))
         }
-        return Err(BuildFailure::Tool(format!(
-            "building the grader runner failed (not in the graded crate):\n{}",
-            first_errors(&log)
-        )));
+    } else if private_build {
+        std::fs::create_dir_all(kept.parent().expect("a folder"))
+            .and_then(|()| std::fs::copy(&built, &kept))
+            .map(|_| Built { binary: kept.clone(), seconds: started.elapsed().as_secs_f64() })
+            .map_err(|e| BuildFailure::Tool(format!("cannot keep the worker binary: {e}")))
+    } else {
+        Ok(Built { binary: built, seconds: started.elapsed().as_secs_f64() })
+    };
+    if private_build {
+        let _ = std::fs::remove_dir_all(&staging);
+        remove_artifacts(&target, &key);
     }
-    let binary = workspace.target_dir().join(if release { "release" } else { "debug" }).join(&bin_name);
-    Ok(Built { binary, seconds: started.elapsed().as_secs_f64() })
+    result
 }
 
 #[cfg(test)]

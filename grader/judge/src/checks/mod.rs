@@ -1,4 +1,5 @@
-//! The implementations of the catalog's checks (`grader::catalog::CHECKS`), by id.
+//! The implementations of the catalog's checks (`grader::catalog::CHECKS`), by id. Each asks the
+//! worker for raw outputs and judges them against the reference itself.
 
 mod ablation;
 mod blocks;
@@ -26,47 +27,47 @@ impl From<Outcome> for Outcomes {
     }
 }
 
-/// What a check returns, or why it could not run.
-pub type CheckResult = Result<Outcomes, String>;
+/// What a check returns, or why it stopped (the outcome to report).
+pub type CheckResult = Result<Outcomes, crate::worker::Stop>;
 
 /// A check's implementation.
 pub type CheckFn = fn(&Context) -> CheckResult;
 
 /// Every implemented check, by id.
 const IMPLEMENTATIONS: &[(&str, CheckFn)] = &[
-    ("basic_block.shape", |c| Ok(blocks::shape_check(c, Basic, 0).into())),
-    ("basic_block.shape_downsample", |c| Ok(blocks::shape_check(c, Basic, 1).into())),
+    ("basic_block.shape", |c| Ok(blocks::shape_check(c, Basic, 0)?.into())),
+    ("basic_block.shape_downsample", |c| Ok(blocks::shape_check(c, Basic, 1)?.into())),
     // BEGIN HIDDEN
-    ("basic_block.parameters", |c| Ok(blocks::parameters_check(c, Basic).into())),
+    ("basic_block.parameters", |c| Ok(blocks::parameters_check(c, Basic)?.into())),
     // END HIDDEN
     // BEGIN HIDDEN
-    ("basic_block.numerics", |c| Ok(blocks::numerics_check(c, Basic).into())),
+    ("basic_block.numerics", |c| Ok(blocks::numerics_check(c, Basic)?.into())),
     // END HIDDEN
     // BEGIN HIDDEN
-    ("basic_block.skip", |c| Ok(blocks::skip_check(c, Basic).into())),
+    ("basic_block.skip", |c| Ok(blocks::skip_check(c, Basic)?.into())),
     // END HIDDEN
     // BEGIN HIDDEN
-    ("basic_block.gradients", |c| Ok(blocks::gradients_check(c, Basic).into())),
+    ("basic_block.gradients", |c| Ok(blocks::gradients_check(c, Basic)?.into())),
     // END HIDDEN
     // BEGIN HIDDEN
-    ("basic_block.shape_laws", |c| Ok(blocks::shape_laws_check(c, Basic).into())),
+    ("basic_block.shape_laws", |c| Ok(blocks::shape_laws_check(c, Basic)?.into())),
     // END HIDDEN
-    ("bottleneck.shape", |c| Ok(blocks::shape_check(c, Bottleneck, 0).into())),
-    ("bottleneck.shape_stride", |c| Ok(blocks::shape_check(c, Bottleneck, 1).into())),
+    ("bottleneck.shape", |c| Ok(blocks::shape_check(c, Bottleneck, 0)?.into())),
+    ("bottleneck.shape_stride", |c| Ok(blocks::shape_check(c, Bottleneck, 1)?.into())),
     // BEGIN HIDDEN
-    ("bottleneck.parameters", |c| Ok(blocks::parameters_check(c, Bottleneck).into())),
-    // END HIDDEN
-    // BEGIN HIDDEN
-    ("bottleneck.numerics", |c| Ok(blocks::numerics_check(c, Bottleneck).into())),
+    ("bottleneck.parameters", |c| Ok(blocks::parameters_check(c, Bottleneck)?.into())),
     // END HIDDEN
     // BEGIN HIDDEN
-    ("bottleneck.skip", |c| Ok(blocks::skip_check(c, Bottleneck).into())),
+    ("bottleneck.numerics", |c| Ok(blocks::numerics_check(c, Bottleneck)?.into())),
     // END HIDDEN
     // BEGIN HIDDEN
-    ("bottleneck.gradients", |c| Ok(blocks::gradients_check(c, Bottleneck).into())),
+    ("bottleneck.skip", |c| Ok(blocks::skip_check(c, Bottleneck)?.into())),
     // END HIDDEN
     // BEGIN HIDDEN
-    ("bottleneck.shape_laws", |c| Ok(blocks::shape_laws_check(c, Bottleneck).into())),
+    ("bottleneck.gradients", |c| Ok(blocks::gradients_check(c, Bottleneck)?.into())),
+    // END HIDDEN
+    // BEGIN HIDDEN
+    ("bottleneck.shape_laws", |c| Ok(blocks::shape_laws_check(c, Bottleneck)?.into())),
     // END HIDDEN
     ("he_init.layers", he_init::layers),
     ("training.runs", training::runs),

@@ -1,0 +1,117 @@
+//! Runs the requested checks in turn: reads the nonce, calls each check (which asks the worker for
+//! what it needs and judges the answers), writes each result line as soon as it is known, exits.
+
+use crate::checks;
+use crate::context::Context;
+use crate::worker::Stop;
+use grader::protocol::{ChildStatus, Message, Outcome, RESULT_FD, RunRequest};
+use std::io::{BufRead, Write};
+
+fn error(message: String) -> Outcome {
+    Outcome { status: ChildStatus::Error, score: 0.0, message, details: serde_json::Value::Null }
+}
+
+/// What the grader asks before grading: is CUDA there, which libtorch the worker links.
+fn info(context: &Context) -> Result<Outcome, Stop> {
+    let hello = context.hello()?;
+    let details = serde_json::json!({
+        "cuda": hello.cuda,
+        "devices": hello.devices,
+        "cudnn": hello.cudnn,
+        "threads": hello.threads,
+        "libtorch": hello.libtorch,
+    });
+    Ok(Outcome::pass("worker ready").with_details(details))
+}
+
+/// The outcomes of one check (its own, and those of the checks it reports for).
+fn outcomes_of(id: &str, context: &Context) -> Vec<(String, Outcome)> {
+    if id == grader::grade::INFO_CHECK {
+        return vec![(id.to_string(), info(context).unwrap_or_else(|Stop(outcome)| outcome))];
+    }
+    let Some(check) = checks::find(id) else {
+        return vec![(id.to_string(), error(format!("this judge has no check {id:?}")))];
+    };
+    match check(context) {
+        Ok(checks::Outcomes::One(outcome)) => vec![(id.to_string(), outcome)],
+        Ok(checks::Outcomes::Many(outcomes)) => outcomes.into_iter().map(|(id, o)| (id.to_string(), o)).collect(),
+        Err(Stop(outcome)) => vec![(id.to_string(), outcome)],
+    }
+}
+
+/// Runs the requested check (and the ones after it, in turn), writing each result as soon as it is
+/// known, and exits the process.
+pub fn run(request: RunRequest) -> ! {
+    let started = std::time::Instant::now();
+    let mut nonce = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut nonce);
+    let nonce = nonce.trim().to_string();
+    // SAFETY: the grader installs the write end of the result pipe on RESULT_FD before exec; nothing
+    // else in this process owns that descriptor.
+    let mut channel: std::fs::File = unsafe { std::os::fd::FromRawFd::from_raw_fd(RESULT_FD) };
+    if let Some(threads) = request.threads {
+        tch::set_num_threads(threads.clamp(1, 1024) as i32);
+    }
+    let context = match Context::new(&request) {
+        Ok(context) => Some(context),
+        Err(problem) => {
+            let message = Message {
+                nonce,
+                check: request.check.clone(),
+                outcome: error(problem),
+                elapsed_s: None,
+                worker_isolated: None,
+            };
+            let _ = writeln!(channel, "{}", serde_json::to_string(&message).expect("serializable"));
+            std::process::exit(0);
+        }
+    };
+    let context = context.expect("set up");
+    let ids = std::iter::once(request.check.clone()).chain(request.then.iter().cloned()).collect::<Vec<_>>();
+    for id in ids {
+        for (check, outcome) in outcomes_of(&id, &context) {
+            let message = Message {
+                nonce: nonce.clone(),
+                check,
+                outcome,
+                elapsed_s: Some(started.elapsed().as_secs_f64()),
+                worker_isolated: context.worker_isolated.get(),
+            };
+            let _ = writeln!(channel, "{}", serde_json::to_string(&message).expect("serializable"));
+        }
+        let _ = channel.flush();
+    }
+    std::process::exit(0);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::worker::{outcome_for_panic, without_libtorch_trace};
+    use grader::protocol::ChildStatus;
+
+    #[test]
+    fn todo_panics_are_not_implemented_and_other_panics_are_errors() {
+        let o = outcome_for_panic(
+            "not yet implemented: Exercise 1 — BasicBlock (src/basic_block.rs) (at src/basic_block.rs:40)",
+        );
+        assert_eq!(o.status, ChildStatus::NotImplemented);
+        assert_eq!(o.message, "not implemented yet (Exercise 1 — BasicBlock)");
+        assert_eq!(outcome_for_panic("not yet implemented (at x.rs:1)").message, "not implemented yet");
+        let o = outcome_for_panic("index out of bounds (at src/x.rs:1)");
+        assert_eq!(
+            (o.status, o.message.as_str()),
+            (ChildStatus::Error, "panicked: index out of bounds (at src/x.rs:1)")
+        );
+        assert!(
+            outcome_for_panic("DefaultCPUAllocator: can't allocate memory").message.starts_with("ran out of memory")
+        );
+        // tch's Debug of a Torch error escapes its newlines; either form loses the C++ trace.
+        let torch = r#"Torch("The size of tensor a (16) must match the size of tensor b (32)\nException raised from infer_size_impl at /pytorch/aten/src/ATen/ExpandUtils.cpp:31 (most recent call first):\nframe #0: c10::Error")"#;
+        assert_eq!(
+            without_libtorch_trace(torch),
+            r#"Torch("The size of tensor a (16) must match the size of tensor b (32) …"#
+        );
+        assert_eq!(without_libtorch_trace(&"x".repeat(1000)).chars().count(), 400 + 2);
+        assert_eq!(without_libtorch_trace("plain"), "plain");
+    }
+}

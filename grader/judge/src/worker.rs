@@ -1,0 +1,172 @@
+//! The judge's side of the worker: starts it in the sandbox, sends requests, reads and validates
+//! answers, and explains how it ended when it stops answering.
+
+use grader::protocol::{ChildStatus, Outcome, WorkerLaunch};
+use grader::sandbox::{self, ChildRun, Interactive};
+use std::time::Duration;
+use wire::frame::{self, FrameError, Tensors};
+use wire::{Request, Response};
+
+/// Why a check stops early: the outcome to report (not implemented, or an error with the reason).
+#[derive(Debug)]
+pub struct Stop(pub Outcome);
+
+impl From<String> for Stop {
+    fn from(message: String) -> Self {
+        Stop(Outcome { status: ChildStatus::Error, score: 0.0, message, details: serde_json::Value::Null })
+    }
+}
+
+impl From<&str> for Stop {
+    fn from(message: &str) -> Self {
+        Stop::from(message.to_string())
+    }
+}
+
+/// A running worker.
+pub struct Worker {
+    process: Option<Interactive>,
+    /// What it said about itself.
+    pub hello: wire::Hello,
+}
+
+/// Longest panic message kept (libtorch's errors carry a C++ stack trace students cannot use).
+const MAX_PANIC_MESSAGE: usize = 400;
+
+/// A panic message without libtorch's C++ stack trace ("Exception raised from … frame #0: …"),
+/// which says nothing about the student's code, cut to [`MAX_PANIC_MESSAGE`] characters.
+pub fn without_libtorch_trace(message: &str) -> String {
+    let cut = ["\nException raised from", "\\nException raised from"]
+        .iter()
+        .filter_map(|marker| message.find(marker))
+        .min()
+        .unwrap_or(message.len());
+    let mut kept: String = message[..cut].chars().take(MAX_PANIC_MESSAGE).collect();
+    if kept.len() < message.len() {
+        kept.push_str(" …");
+    }
+    kept
+}
+
+/// The outcome for student code that panicked with `text` (a `todo!()` is "not implemented").
+pub fn outcome_for_panic(text: &str) -> Outcome {
+    let text = without_libtorch_trace(text);
+    let (status, message) = if let Some(rest) = text.strip_prefix("not yet implemented") {
+        let what = rest.split(" (at ").next().unwrap_or("").trim_start_matches(": ");
+        let what = what.split(" (src/").next().unwrap_or(what);
+        (
+            ChildStatus::NotImplemented,
+            if what.is_empty() { "not implemented yet".to_string() } else { format!("not implemented yet ({what})") },
+        )
+    } else if text.contains("can't allocate memory") || text.contains("out of memory") {
+        (ChildStatus::Error, format!("ran out of memory: {text}"))
+    } else {
+        (ChildStatus::Error, format!("panicked: {text}"))
+    };
+    Outcome { status, score: 0.0, message, details: serde_json::Value::Null }
+}
+
+impl Worker {
+    /// Starts the worker and asks it to describe itself.
+    pub fn start(launch: &WorkerLaunch, threads: Option<usize>) -> Result<Self, Stop> {
+        let process = sandbox::spawn_interactive(
+            &launch.program,
+            &[],
+            &launch.workdir,
+            &launch.env,
+            launch.limits,
+            launch.isolation.as_ref(),
+        )
+        .map_err(|e| Stop::from(format!("could not start the worker that runs your code: {e}")))?;
+        let mut worker = Worker {
+            process: Some(process),
+            hello: wire::Hello { cuda: false, devices: 0, cudnn: false, threads: 0, libtorch: String::new() },
+        };
+        match worker.call(launch, &Request::Hello { threads }, &[])? {
+            (Response::Hello(hello), _) => worker.hello = hello,
+            (other, _) => return Err(worker.integrity(launch, &format!("answered Hello with {}", kind(&other)))),
+        }
+        Ok(worker)
+    }
+
+    /// Whether the worker is still there to ask.
+    pub fn alive(&self) -> bool {
+        self.process.is_some()
+    }
+
+    /// Whether the worker runs in its own namespaces.
+    pub fn isolated(&self) -> bool {
+        self.process.as_ref().is_some_and(|p| p.isolated)
+    }
+
+    /// Sends `request` and returns the answer. A panic in student code comes back as a [`Stop`]
+    /// with the panic's outcome; a worker that stops answering or answers out of protocol is ended
+    /// and explained (an error for this check).
+    pub fn call(
+        &mut self,
+        launch: &WorkerLaunch,
+        request: &Request,
+        tensors: &[(String, tch::Tensor)],
+    ) -> Result<(Response, Tensors), Stop> {
+        let process = self.process.as_mut().ok_or_else(|| Stop::from("the worker has already stopped"))?;
+        if frame::write(&mut process.requests, request, tensors).is_err() {
+            return Err(self.ended(launch));
+        }
+        match frame::read::<Response>(&mut process.responses) {
+            Ok((Response::Panicked(text), _)) => Err(Stop(outcome_for_panic(&text))),
+            Ok(answer) => Ok(answer),
+            Err(FrameError::Closed) => Err(self.ended(launch)),
+            Err(FrameError::Malformed(why)) => Err(self.integrity(launch, &why)),
+        }
+    }
+
+    /// The worker stopped answering: how it ended, for the student.
+    fn ended(&mut self, launch: &WorkerLaunch) -> Stop {
+        let Some(process) = self.process.take() else { return Stop::from("the worker has already stopped") };
+        let ended = process.finish(Duration::from_secs(2));
+        let run = ChildRun {
+            messages: Vec::new(),
+            forged: 0,
+            exit: ended.exit,
+            stdout: ended.stdout,
+            stderr: ended.stderr.clone(),
+            duration: Duration::ZERO,
+            isolated: false,
+        };
+        let (_, message) = grader::grade::explain_missing_result(&run, &launch.limits);
+        let tail: Vec<&str> = ended.stderr.lines().rev().take(20).collect();
+        let details = serde_json::json!({"stderr_tail": tail.into_iter().rev().collect::<Vec<_>>().join("\n")});
+        Stop(Outcome { status: ChildStatus::Error, score: 0.0, message, details })
+    }
+
+    /// The worker broke the protocol (its process was tampered with): ended, recorded as such.
+    pub fn integrity(&mut self, _launch: &WorkerLaunch, why: &str) -> Stop {
+        if let Some(process) = self.process.take() {
+            let _ = process.finish(Duration::ZERO);
+        }
+        Stop::from(format!(
+            "integrity: the process running your code broke the grader's protocol ({why}); nothing it sent was used"
+        ))
+    }
+}
+
+/// A response's kind, for messages.
+pub fn kind(response: &Response) -> &'static str {
+    match response {
+        Response::Hello(_) => "hello",
+        Response::Expansion(_) => "expansion",
+        Response::Block(_) => "block",
+        Response::Variances(_) => "variances",
+        Response::Train(_) => "train",
+        Response::Ablation(_) => "ablation",
+        Response::Panicked(_) => "panicked",
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if let Some(process) = self.process.take() {
+            let _ = process.finish(Duration::from_millis(500));
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! `grader-worker`: the process that runs a submission's code.
+//!
+//! It reads [`wire::Request`]s on standard input and answers each with one [`wire::Response`] on
+//! file descriptor 3, running the student's functions on what the judge sent. It never decides
+//! anything: no check, no score, no reference; the judge validates and judges every answer. A panic
+//! in student code becomes [`wire::Response::Panicked`] with its text; a crash or an exit ends the
+//! process, which the judge explains.
+
+mod execute;
+
+use std::io::Write;
+use std::sync::Mutex;
+
+/// The last panic's message and location, recorded by the panic hook.
+static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
+
+/// The descriptor answers go to (the judge installs a pipe there).
+const RESPONSE_FD: i32 = 3;
+
+fn panic_text(info: &std::panic::PanicHookInfo<'_>) -> String {
+    let payload = info.payload();
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string());
+    match info.location() {
+        Some(at) => format!("{message} (at {}:{})", at.file(), at.line()),
+        None => message,
+    }
+}
+
+fn main() {
+    // SAFETY: the judge installs the write end of the response pipe on RESPONSE_FD before exec, and
+    // nothing else in this process owns that descriptor.
+    let mut responses: std::fs::File = unsafe { std::os::fd::FromRawFd::from_raw_fd(RESPONSE_FD) };
+    std::panic::set_hook(Box::new(|info| {
+        let text = panic_text(info);
+        eprintln!("panic: {text}");
+        *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) = Some(text);
+    }));
+    let mut requests = std::io::stdin().lock();
+    loop {
+        let (request, tensors) = match wire::frame::read::<wire::Request>(&mut requests) {
+            Ok(frame) => frame,
+            Err(wire::frame::FrameError::Closed) => std::process::exit(0),
+            Err(e) => {
+                eprintln!("grader-worker: {e}");
+                std::process::exit(2);
+            }
+        };
+        let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| execute::execute(request, &tensors)));
+        let (response, tensors) = answer.unwrap_or_else(|_| {
+            let text = LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_else(|| "a panic".into());
+            (wire::Response::Panicked(text), Vec::new())
+        });
+        if wire::frame::write(&mut responses, &response, &tensors).is_err() {
+            std::process::exit(3);
+        }
+        let _ = responses.flush();
+    }
+}
