@@ -5,8 +5,9 @@
 #   bench/throughput.sh [DATA_DIR] [c ...]        (default c: 1 4 8)
 #
 # On a GPU it starts the MPS daemon for the measurement (MPS=0: without) and stops it after.
-# GRADER=path/to/grader and RUNNER=path/to/grader-runner use prebuilt binaries (a GPU machine
-# without Rust); otherwise the release grader is built and builds its runner per submission.
+# GRADER=path/to/grader, JUDGE=path/to/grader-judge and WORKER=path/to/grader-worker (built against
+# the corpus submission) use prebuilt binaries (a GPU machine
+# without Rust); otherwise the release grader is built and builds a worker per submission.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:-}; shift || true
@@ -14,7 +15,7 @@ levels=${*:-1 4 8}
 grader=${GRADER:-target/release/grader}
 [ -n "${GRADER:-}" ] || cargo build -q --release -p resnet-lab-grader
 profile=(--profile smoke); [ -n "$data" ] && profile=(--profile full --data "$data")
-runner=(); [ -n "${RUNNER:-}" ] && runner=(--runner "$RUNNER")
+runner=(); [ -n "${JUDGE:-}" ] && runner+=(--judge "$JUDGE"); [ -n "${WORKER:-}" ] && runner+=(--worker "$WORKER")
 mps=off
 # Concurrent check processes share the GPU far better through MPS than by time-slicing (c=1:
 # 37 s → 31 s per submission on an H100); MPS=0 measures without it.

@@ -107,7 +107,7 @@ fn no_solution_code_and_no_hidden_check_leaks() {
         }
     }
     // The hidden checks' helpers (reference comparisons, mistake diagnosis) are gone too.
-    let blocks = std::fs::read_to_string(dir.path().join("h/grader/runner/src/checks/blocks.rs")).unwrap();
+    let blocks = std::fs::read_to_string(dir.path().join("h/grader/judge/src/checks/blocks.rs")).unwrap();
     assert!(
         !blocks.contains("fn numerics_check") && !blocks.contains("fn mistakes") && blocks.contains("fn shape_check")
     );

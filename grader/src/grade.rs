@@ -277,7 +277,9 @@ impl Session<'_> {
     /// Starts one judge process for `check` (and `then`), which starts the worker in the sandbox.
     fn spawn(&self, check: &str, then: &[&str], limits: Limits) -> Result<ChildRun> {
         let request = self.request(check, then, limits);
-        let run = sandbox::run_child(&self.judge, &request.to_args(), &self.workdir, &[], limits, None)
+        // The judge measures on the GPU too: the same memory cap as its worker.
+        let env: Vec<(&str, String)> = request.worker.env.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        let run = sandbox::run_child(&self.judge, &request.to_args(), &self.workdir, &env, limits, None)
             .with_context(|| format!("cannot start {}", self.judge.display()))?;
         if run.messages.iter().any(|m| m.worker_isolated == Some(false)) {
             self.isolated.set(false);

@@ -72,7 +72,7 @@ fn files_under(root: &Path, dir: &str) -> Result<Vec<PathBuf>> {
 /// version of its own (so that its packages never share build artifacts with the instructor's).
 fn root_manifest(root: &Path) -> Result<String> {
     let mut doc: toml_edit::DocumentMut = std::fs::read_to_string(root.join("Cargo.toml"))?.parse()?;
-    let members = toml_edit::Array::from_iter(["student", "grader", "grader/runner"]);
+    let members = toml_edit::Array::from_iter(["student", "grader", "grader/judge", "grader/wire", "grader/worker"]);
     doc["workspace"]["members"] = toml_edit::value(members.clone());
     doc["workspace"]["default-members"] = toml_edit::value(members);
     let version = doc["workspace"]["package"]["version"].as_str().unwrap_or("0.1.0").to_string();
@@ -139,10 +139,12 @@ pub fn write(root: &Path, dest: &Path) -> Result<Vec<PathBuf>> {
         PathBuf::from("grader/Cargo.toml"),
         PathBuf::from("grader/build.rs"),
         PathBuf::from("grader/report.schema.json"),
-        PathBuf::from("grader/runner/Cargo.toml"),
     ];
     grader_files.extend(files_under(root, "grader/src")?);
-    grader_files.extend(files_under(root, "grader/runner/src")?);
+    for member in ["grader/judge", "grader/wire", "grader/worker"] {
+        grader_files.push(PathBuf::from(format!("{member}/Cargo.toml")));
+        grader_files.extend(files_under(root, &format!("{member}/src"))?);
+    }
     for file in grader_files.into_iter().filter(|f| !INSTRUCTOR_ONLY.contains(&f.to_string_lossy().as_ref())) {
         let source =
             std::fs::read_to_string(root.join(&file)).with_context(|| format!("cannot read {}", file.display()))?;
