@@ -45,11 +45,13 @@ demo: setup
 	@(column -s, -t < $(BATCH_OUT)/grades.csv 2>/dev/null || cat $(BATCH_OUT)/grades.csv) | cut -c1-160
 	@echo "class dashboard: $(BATCH_OUT)/index.html · each student's page: $(BATCH_OUT)/<student>/report.html"
 
+# bubblewrap builds the sandbox submissions' code runs in (see README, "Trust model").
 # Every crate any build may need is fetched here, while the network is there: the grader builds each
 # submission offline (a submission must never make it reach the network), and on a machine whose
 # cargo cache is empty those builds would stop at the first missing crate. Quick when all are cached.
 setup: .cargo/config.toml
 	@$(CARGO) fetch --locked --offline --quiet 2>/dev/null || { echo "setup: fetching the crates of Cargo.lock"; $(CARGO) fetch --locked --quiet; }
+	@command -v bwrap >/dev/null || bash scripts/install-bubblewrap.sh
 
 .cargo/config.toml: scripts/setup.sh
 	@bash scripts/setup.sh

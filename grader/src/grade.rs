@@ -218,10 +218,12 @@ struct Session<'a> {
     worker: PathBuf,
     /// The worker's working folder (its only writable one).
     worker_dir: PathBuf,
+    /// The unprivileged uid workers of this run get when the grader is root.
+    uid: u32,
     /// The checks of this run (a process reports only for these).
     planned: Vec<&'static Check>,
-    /// Whether every worker so far ran in its own namespaces.
-    isolated: std::cell::Cell<bool>,
+    /// The protections the workers so far ran under, in words (each once).
+    sandboxes: std::cell::RefCell<Vec<String>>,
     options: &'a GradeOptions,
     scratch: PathBuf,
     workdir: PathBuf,
@@ -241,6 +243,9 @@ impl Session<'_> {
             hide: self.hidden.clone(),
             writable: vec![self.worker_dir.clone()],
             read_only: self.read_only_root.get(),
+            visible: libtorch_folders(),
+            uid: Some(self.uid),
+            gpu: self.options.profile.settings().gpu,
         };
         RunRequest {
             check: check.to_string(),
@@ -281,8 +286,11 @@ impl Session<'_> {
         let env: Vec<(&str, String)> = request.worker.env.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
         let run = sandbox::run_child(&self.judge, &request.to_args(), &self.workdir, &env, limits, None)
             .with_context(|| format!("cannot start {}", self.judge.display()))?;
-        if run.messages.iter().any(|m| m.worker_isolated == Some(false)) {
-            self.isolated.set(false);
+        let mut sandboxes = self.sandboxes.borrow_mut();
+        for sandbox in run.messages.iter().filter_map(|m| m.worker_sandbox.as_ref()) {
+            if !sandboxes.contains(sandbox) {
+                sandboxes.push(sandbox.clone());
+            }
         }
         Ok(run)
     }
@@ -517,6 +525,30 @@ fn assemble(options: &GradeOptions, mut results: Vec<CheckResult>, build: BuildI
     }
 }
 
+/// Lets the worker's uid reach what it needs of the run folder: the folder itself and its binary
+/// (read and run), its working folder (its own); the judge's artifacts stay the grader's alone.
+fn hand_to_worker(run_root: &Path, worker_dir: &Path, uid: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    for dir in [run_root.to_path_buf(), run_root.join("bin")] {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))?;
+    }
+    // SAFETY: a plain syscall.
+    if unsafe { libc::geteuid() } == 0 {
+        std::os::unix::fs::chown(worker_dir, Some(uid), Some(uid))
+            .with_context(|| format!("cannot hand {} to the worker's uid", worker_dir.display()))?;
+    }
+    Ok(())
+}
+
+/// The folders libtorch lives in (what a worker must see besides the system's).
+fn libtorch_folders() -> Vec<PathBuf> {
+    let mut folders: Vec<PathBuf> = std::env::var_os("LIBTORCH").map(PathBuf::from).into_iter().collect();
+    if let Ok(workspace) = Workspace::locate() {
+        folders.push(workspace.root.join(".venv"));
+    }
+    folders.into_iter().filter_map(|p| p.canonicalize().ok()).collect()
+}
+
 /// The judge: `options.judge`, or this workspace's, built once per process.
 fn judge_binary(options: &GradeOptions) -> Result<PathBuf> {
     if let Some(judge) = &options.judge {
@@ -580,14 +612,17 @@ pub fn grade_prepared(options: &GradeOptions, prepared: Prepared) -> Result<Repo
         let mut hidden = hidden_folders(options, &[&run_root]);
         hidden.push(scratch.clone());
         hidden.extend(sandbox::all_but(&runs, std::slice::from_ref(&run_root)));
+        let uid = crate::jail::run_uid(&run_root);
+        hand_to_worker(&run_root, &worker_dir, uid)?;
         let session = Session {
+            uid,
             hidden,
             read_only_root: std::cell::Cell::new(sandbox::Isolation::read_only_root()),
             judge,
             worker,
             worker_dir,
             planned: checks.clone(),
-            isolated: std::cell::Cell::new(true),
+            sandboxes: std::cell::RefCell::new(Vec::new()),
             options,
             scratch: scratch.clone(),
             workdir,
@@ -641,21 +676,17 @@ pub fn grade_prepared(options: &GradeOptions, prepared: Prepared) -> Result<Repo
                 results.push(result);
             }
         }
-        isolation = if session.isolated.get() {
-            let file_system = if session.read_only_root.get() {
-                "a read-only file system (writable: its scratch folder, /dev, /proc, /sys)"
-            } else if sandbox::Isolation::read_only_root() {
-                "a writable file system (CUDA failed under a read-only one here)"
-            } else {
-                "a writable file system (RESNET_LAB_WRITABLE_ROOT is set)"
-            };
-            format!(
-                "each check process had no network and {file_system}; hidden: the grader's sources, the solution, reports, other submissions; processes running student code could not read the test split"
-            )
+        let sandboxes = session.sandboxes.borrow();
+        let worker = if sandboxes.is_empty() { "no worker ran".to_string() } else { sandboxes.join(" | ") };
+        let writable = if session.read_only_root.get() || !sandboxes.iter().any(|s| s.starts_with("network and mount"))
+        {
+            ""
         } else {
-            "none: namespaces need root or CAP_SYS_ADMIN; check processes shared the network and file system"
-                .to_string()
+            " (writable file system: CUDA failed under a read-only one, or RESNET_LAB_WRITABLE_ROOT is set)"
         };
+        isolation = format!(
+            "worker (the only process that runs the student's code): {worker}{writable}. Judge: computes every verdict and never runs student code. Build: the student's files compiled with the worker in a mount namespace that hides the solution, the grader, the tests, reports and other submissions (where the grader may create one)"
+        );
     } else {
         let errors = build.errors.clone().unwrap_or_default();
         let first = errors.lines().next().unwrap_or("").to_string();

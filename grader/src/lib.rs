@@ -20,6 +20,7 @@ pub mod handout;
 // END HIDDEN
 pub mod html;
 pub mod intake;
+pub mod jail;
 pub mod profile;
 pub mod protocol;
 pub mod report;

@@ -79,9 +79,9 @@ pub struct Message {
     /// checks tells how long each took).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elapsed_s: Option<f64>,
-    /// Whether the worker of this check ran in its own namespaces (`None`: no worker ran).
+    /// The protections the worker of this check ran under, in words (`None`: no worker ran).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub worker_isolated: Option<bool>,
+    pub worker_sandbox: Option<String>,
 }
 
 /// How the judge starts the worker: the submission's own program, in the sandbox.
@@ -161,6 +161,9 @@ mod tests {
                     hide: vec!["/h".into()],
                     writable: vec!["/tmp/w".into()],
                     read_only: true,
+                    visible: vec!["/v".into()],
+                    uid: Some(200_001),
+                    gpu: false,
                 }),
             },
             data: None,

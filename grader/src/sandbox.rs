@@ -44,6 +44,16 @@ pub struct Isolation {
     pub writable: Vec<std::path::PathBuf>,
     /// Whether the rest of the file system is read-only (see [`Isolation::read_only_root`]).
     pub read_only: bool,
+    /// With bubblewrap (see [`crate::jail`]): what the process sees read-only besides the system's
+    /// folders (an allow-list; `hide` is not needed then).
+    #[serde(default)]
+    pub visible: Vec<std::path::PathBuf>,
+    /// The unprivileged uid the process runs as when the grader is root.
+    #[serde(default)]
+    pub uid: Option<u32>,
+    /// Whether it needs the GPU's device nodes.
+    #[serde(default)]
+    pub gpu: bool,
 }
 
 impl Isolation {
@@ -313,6 +323,7 @@ pub fn run_child(
 }
 
 /// What runs in a child between `fork` and `exec`.
+#[derive(Default)]
 struct Setup {
     plan: Option<MountPlan>,
     /// Its own process group (killed as a whole by the grader), or the parent's.
@@ -321,36 +332,79 @@ struct Setup {
     die_with_parent: bool,
     /// Installed on [`RESULT_FD`].
     channel: std::os::fd::RawFd,
-    limits: Limits,
+    limits: Option<Limits>,
+    /// Extra rlimits of a worker: file size, open files, CPU seconds.
+    worker_limits: Option<(u64, u64, u64)>,
+    /// Switch to this uid (and gid) when running as root.
+    uid: Option<u32>,
+    /// Installed on [`SECCOMP_FD`] for bubblewrap to load.
+    seccomp_fd: Option<std::os::fd::RawFd>,
+    /// Applied right before exec (when bubblewrap does not load it).
+    seccomp: Option<seccompiler::BpfProgram>,
+}
+
+/// The descriptor bubblewrap reads the seccomp filter from.
+pub const SECCOMP_FD: i32 = 4;
+
+fn set_limit(resource: libc::__rlimit_resource_t, value: u64) {
+    let limit = libc::rlimit { rlim_cur: value as libc::rlim_t, rlim_max: value as libc::rlim_t };
+    // SAFETY: a plain syscall with a valid struct.
+    unsafe {
+        libc::setrlimit(resource, &limit);
+    }
 }
 
 /// Sets `command` up to run under `setup`.
 fn prepare(command: &mut Command, setup: Setup) {
-    // SAFETY: only async-signal-safe libc calls between fork and exec.
+    // SAFETY: only async-signal-safe libc calls between fork and exec (the seccomp program was
+    // compiled before fork).
     unsafe {
         command.pre_exec(move || {
+            let fail = || Err(std::io::Error::last_os_error());
             if let Some(plan) = &setup.plan {
                 plan.apply()?;
             }
             if setup.own_group && libc::setpgid(0, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
+                return fail();
             }
             if setup.die_with_parent && libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(std::io::Error::last_os_error());
+                return fail();
             }
             if libc::dup2(setup.channel, RESULT_FD) < 0 {
-                return Err(std::io::Error::last_os_error());
+                return fail();
             }
-            if let Some(bytes) = setup.limits.memory_bytes {
-                let limit = libc::rlimit { rlim_cur: bytes as libc::rlim_t, rlim_max: bytes as libc::rlim_t };
-                libc::setrlimit(libc::RLIMIT_AS, &limit);
+            if let Some(fd) = setup.seccomp_fd
+                && libc::dup2(fd, SECCOMP_FD) < 0
+            {
+                return fail();
             }
-            let processes = setup.limits.processes as libc::rlim_t;
-            let nproc = libc::rlimit { rlim_cur: processes, rlim_max: processes };
-            libc::setrlimit(libc::RLIMIT_NPROC, &nproc);
+            if let Some(limits) = setup.limits {
+                if let Some(bytes) = limits.memory_bytes {
+                    set_limit(libc::RLIMIT_AS, bytes);
+                }
+                set_limit(libc::RLIMIT_NPROC, limits.processes);
+            }
+            if let Some((file_bytes, files, cpu_seconds)) = setup.worker_limits {
+                set_limit(libc::RLIMIT_FSIZE, file_bytes);
+                set_limit(libc::RLIMIT_NOFILE, files);
+                set_limit(libc::RLIMIT_CPU, cpu_seconds);
+            }
             // No core dumps of crashing student code.
-            let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-            libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+            set_limit(libc::RLIMIT_CORE, 0);
+            if let Some(uid) = setup.uid
+                && libc::geteuid() == 0
+                && (libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(uid) != 0 || libc::setuid(uid) != 0)
+            {
+                return fail();
+            }
+            if (setup.uid.is_some() || setup.seccomp.is_some())
+                && libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+            {
+                return fail();
+            }
+            if let Some(program) = &setup.seccomp {
+                seccompiler::apply_filter(program).map_err(|_| std::io::Error::from_raw_os_error(libc::EPERM))?;
+            }
             Ok(())
         });
     }
@@ -368,6 +422,10 @@ pub struct Interactive {
     stderr: std::thread::JoinHandle<StreamTail>,
     /// Whether it runs in its own namespaces.
     pub isolated: bool,
+    /// The protections it runs under, in words (for the report).
+    pub protections: String,
+    /// Started through bubblewrap, which reports a child killed by signal N as exit code 128 + N.
+    bwrap: bool,
 }
 
 /// How an [`Interactive`] child ended, with the ends of its output.
@@ -385,14 +443,18 @@ impl Interactive {
     /// Lets the child exit by itself within `grace`, kills it otherwise, and says how it ended.
     pub fn finish(mut self, grace: Duration) -> Ended {
         drop(self.requests);
+        let bwrap = self.bwrap;
         let deadline = Instant::now() + grace;
         let exit = loop {
             match self.child.try_wait() {
-                Ok(Some(status)) => break exit_of(status),
+                Ok(Some(status)) => break exit_under(status, bwrap),
                 Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
                 _ => {
                     let _ = self.child.kill();
-                    break self.child.wait().map(exit_of).unwrap_or(Exit::Code(-1));
+                    break match self.child.wait() {
+                        Ok(status) => exit_under(status, bwrap),
+                        Err(_) => Exit::Code(-1),
+                    };
                 }
             }
         };
@@ -401,6 +463,14 @@ impl Interactive {
             stdout: join_within(self.stdout, Duration::from_secs(2)).unwrap_or_default().into_text(),
             stderr: join_within(self.stderr, Duration::from_secs(2)).unwrap_or_default().into_text(),
         }
+    }
+}
+
+/// How a child ended; under bubblewrap, exit code 128 + N is the worker's death by signal N.
+fn exit_under(status: std::process::ExitStatus, bwrap: bool) -> Exit {
+    match exit_of(status) {
+        Exit::Code(code) if bwrap && (129..=192).contains(&code) => Exit::Signal(code - 128),
+        other => other,
     }
 }
 
@@ -424,9 +494,38 @@ fn namespaces_refused(e: &std::io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES) | Some(libc::EINVAL) | Some(libc::ENOSYS))
 }
 
-/// Starts `program args` as an [`Interactive`] child in the parent's process group (so that
-/// whatever ends the parent's group ends it too) that dies with its parent. With `isolation`,
-/// tries namespaces first and, where the system refuses them, runs without.
+/// How a worker is confined (see [`crate::jail`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Confinement {
+    /// bubblewrap's namespaces and allow-list view.
+    Bubblewrap,
+    /// The grader's own network and mount namespaces with the hiding view.
+    Namespaces,
+    /// No namespaces.
+    Plain,
+}
+
+/// Whether bubblewrap can make its namespaces here as `uid` (inside Docker's default profile it
+/// cannot), asked once per process.
+fn bubblewrap_works(bwrap: &Path, uid: Option<u32>) -> bool {
+    static WORKS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *WORKS.get_or_init(|| {
+        let mut command = Command::new(bwrap);
+        command
+            .args(["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent"])
+            .args(["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        prepare(&mut command, Setup { channel: 2, uid, ..Setup::default() });
+        command.status().is_ok_and(|s| s.success())
+    })
+}
+
+/// Starts `program args` as an [`Interactive`] child in the parent's process group that dies with
+/// its parent, confined as strongly as this machine allows: with `isolation`, in bubblewrap's
+/// namespaces where they work, else in the grader's own namespaces, else without; always under its
+/// uid (when root), `no_new_privs`, the seccomp filter and the worker rlimits.
 pub fn spawn_interactive(
     program: &Path,
     args: &[String],
@@ -435,25 +534,62 @@ pub fn spawn_interactive(
     limits: Limits,
     isolation: Option<&Isolation>,
 ) -> std::io::Result<Interactive> {
+    let launch = Launch { program, args, workdir, env, limits };
     if let Some(isolation) = isolation {
-        match spawn_interactive_once(program, args, workdir, env, limits, Some(isolation)) {
+        if let Some(bwrap) = crate::jail::bwrap().filter(|b| bubblewrap_works(b, isolation.uid)) {
+            let attempt = spawn_confined(&launch, isolation, Confinement::Bubblewrap, &bwrap);
+            if !matches!(&attempt, Err(e) if namespaces_refused(e)) {
+                return attempt;
+            }
+        }
+        match spawn_confined(&launch, isolation, Confinement::Namespaces, program) {
             Err(e) if namespaces_refused(&e) => {}
             other => return other,
         }
     }
-    spawn_interactive_once(program, args, workdir, env, limits, None)
+    let plain = isolation.cloned().unwrap_or_default();
+    spawn_confined(&launch, &plain, Confinement::Plain, program)
 }
 
-fn spawn_interactive_once(
-    program: &Path,
-    args: &[String],
-    workdir: &Path,
-    env: &[(String, String)],
+/// What to start.
+struct Launch<'a> {
+    program: &'a Path,
+    args: &'a [String],
+    workdir: &'a Path,
+    env: &'a [(String, String)],
     limits: Limits,
-    isolation: Option<&Isolation>,
+}
+
+fn spawn_confined(
+    launch: &Launch<'_>,
+    isolation: &Isolation,
+    confinement: Confinement,
+    bwrap: &Path,
 ) -> std::io::Result<Interactive> {
+    use std::io::Write as _;
+    let Launch { program, args, workdir, env, limits } = *launch;
+    let filter = crate::jail::seccomp_filter().map_err(std::io::Error::other)?;
     let (responses, writer) = std::io::pipe()?;
-    let mut command = Command::new(program);
+    let (seccomp_reader, mut seccomp_writer) = std::io::pipe()?;
+    let bubblewrap = confinement == Confinement::Bubblewrap;
+    let mut command = if bubblewrap {
+        seccomp_writer.write_all(&crate::jail::seccomp_bytes(&filter))?;
+        let mut visible = isolation.visible.clone();
+        visible.extend(program.parent().map(Path::to_path_buf));
+        let mut command = Command::new(bwrap);
+        command.args(crate::jail::bwrap_args(
+            &visible,
+            &isolation.writable,
+            isolation.gpu,
+            workdir,
+            SECCOMP_FD,
+            program,
+        ));
+        command
+    } else {
+        Command::new(program)
+    };
+    drop(seccomp_writer);
     command.args(args).current_dir(workdir).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     // Only what libtorch and CUDA read passes: the grader's environment may hold secrets.
     command.env_clear().env("TMPDIR", workdir).env("HOME", workdir);
@@ -463,16 +599,71 @@ fn spawn_interactive_once(
     for (key, value) in env {
         command.env(key, value);
     }
-    let plan = isolation.map(MountPlan::new).transpose()?;
-    let isolated = plan.is_some();
-    let channel = std::os::fd::AsRawFd::as_raw_fd(&writer);
-    prepare(&mut command, Setup { plan, own_group: false, die_with_parent: true, channel, limits });
+    let plan = match confinement {
+        Confinement::Namespaces => Some(MountPlan::new(isolation)?),
+        _ => None,
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    let worker_limits = (crate::jail::FILE_BYTES, crate::jail::OPEN_FILES, limits.time.as_secs().max(1) * cores + 10);
+    let setup = Setup {
+        plan,
+        die_with_parent: true,
+        channel: std::os::fd::AsRawFd::as_raw_fd(&writer),
+        limits: Some(limits),
+        worker_limits: Some(worker_limits),
+        uid: isolation.uid,
+        seccomp_fd: bubblewrap.then(|| std::os::fd::AsRawFd::as_raw_fd(&seccomp_reader)),
+        seccomp: (!bubblewrap).then_some(filter),
+        ..Setup::default()
+    };
+    prepare(&mut command, setup);
     let mut child = command.spawn()?;
     drop(writer);
+    drop(seccomp_reader);
     let requests = child.stdin.take().expect("piped");
     let stdout = drain(child.stdout.take().expect("piped"));
     let stderr = drain(child.stderr.take().expect("piped"));
-    Ok(Interactive { child, requests, responses, stdout, stderr, isolated })
+    let protections = describe(confinement, isolation, limits, worker_limits);
+    Ok(Interactive {
+        child,
+        requests,
+        responses,
+        stdout,
+        stderr,
+        isolated: confinement != Confinement::Plain,
+        protections,
+        bwrap: bubblewrap,
+    })
+}
+
+/// The protections a worker ran under, in words.
+fn describe(confinement: Confinement, isolation: &Isolation, limits: Limits, worker: (u64, u64, u64)) -> String {
+    let _ = worker.2;
+    let view = match confinement {
+        Confinement::Bubblewrap => format!(
+            "bubblewrap: new user, PID, mount, network, IPC, UTS and cgroup namespaces; a read-only allow-list view (system folders, libtorch, the worker) with only its working folder writable and a private /tmp and /dev/shm of {} MiB",
+            crate::jail::TMPFS_BYTES >> 20
+        ),
+        Confinement::Namespaces => format!(
+            "network and mount namespaces ({} file system; this workspace but libtorch, reports, other runs and submissions hidden; bubblewrap unavailable)",
+            if isolation.read_only { "read-only" } else { "writable" }
+        ),
+        Confinement::Plain => "no namespaces (the grader may not create them here)".to_string(),
+    };
+    // SAFETY: a plain syscall.
+    let root = unsafe { libc::geteuid() } == 0;
+    let uid = match isolation.uid {
+        Some(uid) if root => format!("uid {uid} without capabilities"),
+        _ => "the grader's own uid".to_string(),
+    };
+    let memory = limits.memory_bytes.map_or(String::new(), |b| format!("address space {} MiB, ", b >> 20));
+    format!(
+        "{view}; {uid}; no_new_privs; seccomp ({} system calls refused); rlimits: {memory}file size {} MiB, {} open files, {} processes, CPU time (the check's limit × cores)",
+        crate::jail::REFUSED.len(),
+        worker.0 >> 20,
+        worker.1,
+        limits.processes,
+    )
 }
 
 fn run_once(
@@ -494,7 +685,7 @@ fn run_once(
     let plan = isolation.map(MountPlan::new).transpose()?;
     let isolated = plan.is_some();
     let channel = std::os::fd::AsRawFd::as_raw_fd(&result_writer);
-    prepare(&mut command, Setup { plan, own_group: true, die_with_parent: false, channel, limits });
+    prepare(&mut command, Setup { plan, own_group: true, channel, limits: Some(limits), ..Setup::default() });
     let started = Instant::now();
     let mut child = command.spawn()?;
     drop(result_writer);
@@ -630,8 +821,12 @@ mod tests {
              python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", {port}), timeout=2)' 2>/dev/null && echo connected || echo no-network"
         );
         let args = vec!["-c".to_string(), script];
-        let isolation =
-            Isolation { hide: vec![secret.clone(), sources.clone()], writable: vec![scratch.clone()], read_only: true };
+        let isolation = Isolation {
+            hide: vec![secret.clone(), sources.clone()],
+            writable: vec![scratch.clone()],
+            read_only: true,
+            ..Isolation::default()
+        };
         let run = run_child(Path::new("/bin/sh"), &args, Path::new("/tmp"), &[], LIMITS, Some(&isolation)).unwrap();
         assert!(run.stdout.contains("scratch-written"), "{}", run.stdout);
         if run.isolated {
@@ -649,6 +844,74 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&secret).unwrap(), "the test split");
         assert_eq!(std::fs::read_to_string(sources.join("hidden.rs")).unwrap(), "fn answer() {}");
         assert_eq!(std::fs::read_to_string(scratch.join("weights")).unwrap(), "mine\n");
+    }
+
+    /// What a hostile worker tries from inside the jail (each line printed by the shell says what
+    /// happened). Needs bubblewrap (`make setup` installs it as root; CI runs as root).
+    #[test]
+    fn a_jailed_worker_holds_no_privilege_and_nothing_outlives_it() {
+        assert!(
+            crate::jail::bwrap().is_some(),
+            "install bubblewrap (apt-get install bubblewrap; make setup does as root)"
+        );
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let work = dir.path().join("work");
+        std::fs::create_dir(&work).unwrap();
+        let uid = crate::jail::run_uid(dir.path());
+        // SAFETY: a plain syscall.
+        if unsafe { libc::geteuid() } == 0 {
+            std::os::unix::fs::chown(&work, Some(uid), Some(uid)).unwrap();
+        }
+        let secret = dir.path().join("secret.rs");
+        std::fs::write(&secret, "fn answer() {}").unwrap();
+        let marker = format!("resnet-lab-escape-{}", std::process::id());
+        let shm = format!("/dev/shm/{marker}");
+        let parent = std::process::id();
+        let script = format!(
+            "echo uid=$(id -u); grep CapEff /proc/self/status; \
+             umount -l /usr 2>/dev/null && echo unmounted || echo umount-refused; \
+             mount -t tmpfs none /tmp 2>/dev/null && echo mounted || echo mount-refused; \
+             cat {secret} 2>/dev/null && echo secret-read || echo secret-hidden; \
+             test -e /proc/{parent}/mem && echo parent-visible || echo parent-invisible; \
+             echo x > {shm} && echo shm-written; \
+             head -c 300000000 /dev/zero > big 2>/dev/null && echo big-written || echo big-refused; \
+             echo mine > $HOME/own && echo work-written; \
+             echo x > /usr/forged 2>/dev/null && echo usr-written || echo usr-read-only; \
+             setsid sh -c 'exec -a {marker} sleep 600' < /dev/null > /dev/null 2>&1 & \
+             sleep 0.3; echo done",
+            secret = secret.display()
+        );
+        let isolation =
+            Isolation { writable: vec![work.clone()], read_only: true, uid: Some(uid), ..Isolation::default() };
+        let limits = Limits { time: Duration::from_secs(30), memory_bytes: None, processes: 256 };
+        let child =
+            spawn_interactive(Path::new("/bin/sh"), &["-c".into(), script], &work, &[], limits, Some(&isolation))
+                .unwrap();
+        assert!(child.protections.starts_with("bubblewrap"), "{}", child.protections);
+        let ended = child.finish(Duration::from_secs(20));
+        let out = ended.stdout;
+        assert!(out.contains("done"), "{out}\n{}", ended.stderr);
+        assert!(!out.contains("uid=0\n"), "{out}");
+        for expected in [
+            "CapEff:\t0000000000000000",
+            "umount-refused",
+            "mount-refused",
+            "secret-hidden",
+            "parent-invisible",
+            "shm-written",
+            "big-refused",
+            "work-written",
+            "usr-read-only",
+        ] {
+            assert!(out.contains(expected), "{expected} missing:\n{out}\n{}", ended.stderr);
+        }
+        assert!(!Path::new(&shm).exists(), "the worker's /dev/shm is private");
+        assert_eq!(std::fs::read_to_string(work.join("own")).unwrap(), "mine\n");
+        std::thread::sleep(Duration::from_millis(300));
+        let survivors = std::process::Command::new("pgrep").args(["-f", &marker]).output().unwrap();
+        assert!(survivors.stdout.is_empty(), "a setsid grandchild outlived the worker: {:?}", survivors);
     }
 
     #[test]

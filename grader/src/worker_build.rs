@@ -283,9 +283,12 @@ pub fn build_judge(workspace: &Workspace, release: bool) -> Result<PathBuf> {
     Ok(workspace.target_dir().join(profile_dir(release)).join("grader-judge"))
 }
 
-/// Copies the crate at `from` (its `src/`, and its manifest made standalone under `name`) to `to`.
+/// Copies the crate at `from` (its `src/`, and its manifest made standalone under `name`, a
+/// workspace of its own) to `to`.
 fn stage_crate(from: &Path, to: &Path, root: &DocumentMut, name: &str) -> Result<()> {
-    let manifest = standalone_manifest(&from.join("Cargo.toml"), root, name, false)?;
+    let mut manifest = standalone_manifest(&from.join("Cargo.toml"), root, name, false)?;
+    // Cargo looks upwards for a workspace; the one above is hidden from the build.
+    manifest.insert("workspace", Item::Table(Table::new()));
     write_if_changed(&to.join("Cargo.toml"), manifest.to_string().as_bytes())?;
     mirror_dir(&from.join("src"), &to.join("src"))
 }
@@ -301,7 +304,8 @@ fn stage_worker(workspace: &Workspace, crate_dir: &Path, staging: &Path, key: &s
     graded.insert("lib", Item::Table(lib));
     write_if_changed(&staging.join("graded/Cargo.toml"), graded.to_string().as_bytes())?;
     mirror_dir(&crate_dir.join("src"), &staging.join("graded/src"))?;
-    stage_crate(&workspace.root.join("grader/wire"), &staging.join("wire"), &root, "resnet-lab-wire")?;
+    // The wire crate holds nothing secret and nothing of a student: one copy, shared by every build.
+    stage_crate(&workspace.root.join("grader/wire"), &wire_stage(workspace), &root, "resnet-lab-wire")?;
     mirror_dir(&workspace.root.join("grader/worker/src"), &staging.join("worker/src"))?;
     write_if_changed(
         &staging.join("build-support/link_libtorch.rs"),
@@ -318,7 +322,10 @@ fn stage_worker(workspace: &Workspace, crate_dir: &Path, staging: &Path, key: &s
     let mut bins = toml_edit::ArrayOfTables::new();
     bins.push(bin);
     manifest.insert("bin", Item::ArrayOfTables(bins));
-    for (name, package, path) in [("assignment", package.as_str(), "graded"), ("wire", "resnet-lab-wire", "wire")] {
+    let wire = wire_stage(workspace).display().to_string();
+    for (name, package, path) in
+        [("assignment", package.as_str(), "graded"), ("wire", "resnet-lab-wire", wire.as_str())]
+    {
         let mut dependency = toml_edit::InlineTable::new();
         dependency.insert("package", package.into());
         dependency.insert("path", path.into());
@@ -332,11 +339,17 @@ fn stage_worker(workspace: &Workspace, crate_dir: &Path, staging: &Path, key: &s
     Ok(bin_name)
 }
 
+/// Where the wire crate is staged for every worker build.
+fn wire_stage(workspace: &Workspace) -> PathBuf {
+    workspace.target_dir().join("grader/wire")
+}
+
 /// What a worker build may see of this workspace: its staging folder, the shared worker target
 /// folder, cargo's configuration and libtorch; everything else in the workspace is hidden, and so
 /// is every folder of `private` (other submissions, reports).
 fn build_view(workspace: &Workspace, staging: &Path, private: &[PathBuf]) -> crate::sandbox::Isolation {
-    let mut keep: Vec<PathBuf> = vec![staging.to_path_buf(), workspace.target_dir().join("grader/worker-target")];
+    let mut keep: Vec<PathBuf> =
+        vec![staging.to_path_buf(), workspace.target_dir().join("grader/worker-target"), wire_stage(workspace)];
     keep.extend([".cargo", ".venv"].iter().map(|d| workspace.root.join(d)));
     keep.extend(std::env::var_os("LIBTORCH").map(PathBuf::from));
     let keep: Vec<PathBuf> = keep.into_iter().filter_map(|p| p.canonicalize().ok()).collect();
@@ -344,7 +357,7 @@ fn build_view(workspace: &Workspace, staging: &Path, private: &[PathBuf]) -> cra
     hide.extend(
         private.iter().filter_map(|p| p.canonicalize().ok()).filter(|p| !keep.iter().any(|k| k.starts_with(p))),
     );
-    crate::sandbox::Isolation { hide, writable: Vec::new(), read_only: false }
+    crate::sandbox::Isolation { hide, writable: Vec::new(), read_only: false, ..Default::default() }
 }
 
 /// Removes what a private build left in the shared worker target folder: every artifact whose name
@@ -402,6 +415,15 @@ pub fn build(
         .stdin(std::process::Stdio::null());
     if release {
         command.arg("--release");
+    }
+    // Builds run beside the checks of the submission before (a batch builds ahead): at the lowest
+    // priority, so that they take no CPU time a running check wants and cannot make it time out.
+    // SAFETY: setpriority is async-signal-safe.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+            libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+            Ok(())
+        });
     }
     let view = build_view(workspace, &staging, private);
     let output = crate::sandbox::output_isolated(command, &view).map_err(|e| {

@@ -5,7 +5,7 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq curl build-essential python3 python3-venv python3-pip git zip >/dev/null
+apt-get install -y -qq curl build-essential python3 python3-venv python3-pip git zip bubblewrap >/dev/null
 if ! command -v cargo >/dev/null; then
   curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
 fi

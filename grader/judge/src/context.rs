@@ -30,8 +30,8 @@ pub struct Context {
     /// The judge's artifacts folder of this grading run (never visible to the worker).
     pub scratch: PathBuf,
     worker: RefCell<Option<Worker>>,
-    /// Whether every worker of this process ran in its own namespaces (`None`: none ran).
-    pub worker_isolated: std::cell::Cell<Option<bool>>,
+    /// The protections the workers of this process ran under (`None`: none ran).
+    pub worker_sandbox: RefCell<Option<String>>,
 }
 
 /// A split as the reference crate's type.
@@ -60,7 +60,7 @@ impl Context {
             device,
             scratch: request.scratch.clone(),
             worker: RefCell::new(None),
-            worker_isolated: std::cell::Cell::new(None),
+            worker_sandbox: RefCell::new(None),
         })
     }
 
@@ -70,8 +70,7 @@ impl Context {
         let mut slot = self.worker.borrow_mut();
         if slot.is_none() {
             let worker = Worker::start(&self.request.worker, self.request.threads)?;
-            let isolated = worker.isolated() && self.worker_isolated.get() != Some(false);
-            self.worker_isolated.set(Some(isolated));
+            *self.worker_sandbox.borrow_mut() = Some(worker.protections());
             *slot = Some(worker);
         }
         let worker = slot.as_mut().expect("started");
@@ -234,6 +233,11 @@ pub fn resnet18_spec(config: &measure::ResNetConfig) -> wire::net::NetSpec {
         Layer::Linear { name: "fc".into(), in_features: in_channels, out_features: config.num_classes },
     ]);
     wire::net::NetSpec { layers }
+}
+
+/// Whether every value of `t` is finite (what a worker sends is checked before use).
+pub fn all_finite(t: &Tensor) -> bool {
+    t.isfinite().all().int64_value(&[]) == 1
 }
 
 /// Every variable of `vs` on the CPU, named `<prefix><name>` (what the worker loads by name).

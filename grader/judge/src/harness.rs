@@ -60,7 +60,7 @@ pub fn run(request: RunRequest) -> ! {
                 check: request.check.clone(),
                 outcome: error(problem),
                 elapsed_s: None,
-                worker_isolated: None,
+                worker_sandbox: None,
             };
             let _ = writeln!(channel, "{}", serde_json::to_string(&message).expect("serializable"));
             std::process::exit(0);
@@ -75,7 +75,7 @@ pub fn run(request: RunRequest) -> ! {
                 check,
                 outcome,
                 elapsed_s: Some(started.elapsed().as_secs_f64()),
-                worker_isolated: context.worker_isolated.get(),
+                worker_sandbox: context.worker_sandbox.borrow().clone(),
             };
             let _ = writeln!(channel, "{}", serde_json::to_string(&message).expect("serializable"));
         }

@@ -94,9 +94,9 @@ impl Worker {
         self.process.is_some()
     }
 
-    /// Whether the worker runs in its own namespaces.
-    pub fn isolated(&self) -> bool {
-        self.process.as_ref().is_some_and(|p| p.isolated)
+    /// The protections the worker runs under, in words.
+    pub fn protections(&self) -> String {
+        self.process.as_ref().map_or_else(String::new, |p| p.protections.clone())
     }
 
     /// Sends `request` and returns the answer. A panic in student code comes back as a [`Stop`]

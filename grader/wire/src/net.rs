@@ -114,7 +114,7 @@ fn build_layer(root: &nn::Path, layer: &Layer, options: NetOptions) -> Built {
                 },
                 ..Default::default()
             };
-            Built::Conv(nn::conv2d(&sub(root, name), *in_channels, *out_channels, *kernel, config))
+            Built::Conv(nn::conv2d(sub(root, name), *in_channels, *out_channels, *kernel, config))
         }
         Layer::Norm { name, channels } => Built::Norm(options.batch_norm.then(|| {
             let config = nn::BatchNormConfig {
@@ -122,7 +122,7 @@ fn build_layer(root: &nn::Path, layer: &Layer, options: NetOptions) -> Built {
                 bs_init: nn::Init::Const(0.0),
                 ..Default::default()
             };
-            nn::batch_norm2d(&sub(root, name), *channels, config)
+            nn::batch_norm2d(sub(root, name), *channels, config)
         })),
         Layer::Relu => Built::Relu,
         Layer::Residual { body, shortcut } => {
@@ -137,7 +137,7 @@ fn build_layer(root: &nn::Path, layer: &Layer, options: NetOptions) -> Built {
                 bs_init: Some(nn::Init::Uniform { lo: -bound, up: bound }),
                 bias: true,
             };
-            Built::Linear(nn::linear(&sub(root, name), *in_features, *out_features, config))
+            Built::Linear(nn::linear(sub(root, name), *in_features, *out_features, config))
         }
     }
 }

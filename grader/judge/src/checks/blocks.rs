@@ -474,7 +474,7 @@ fn functional(
 }
 
 fn diagnose(block: Block, pair: &Pair, x: &Tensor, case: &Case, train: bool, got: &Tensor) -> Option<String> {
-    if got.kind() != Kind::Float || !(got.isfinite().all().int64_value(&[]) == 1) {
+    if got.kind() != Kind::Float || !crate::context::all_finite(got) {
         return None;
     }
     mistakes(block, train).into_iter().find_map(|(variant, why)| {
@@ -574,9 +574,7 @@ pub fn gradients_check(ctx: &Context, block: Block) -> Result<Outcome, Stop> {
     let (response, grads) = ask_block(ctx, request, Some(&x), Vec::new())?;
     let reaches = |name: &str| {
         named(&grads, name).is_some_and(|g| {
-            g.kind() == Kind::Float
-                && (g.isfinite().all().int64_value(&[]) == 1)
-                && g.abs().sum(Kind::Float).double_value(&[]) > 0.0
+            g.kind() == Kind::Float && crate::context::all_finite(g) && g.abs().sum(Kind::Float).double_value(&[]) > 0.0
         })
     };
     if !reaches("grad.input") {

@@ -65,7 +65,13 @@ fn grader_measurement(net: &dyn ModuleT, x: &Tensor, train: bool) -> Vec<Measure
 }
 
 /// The grader's eval-mode and train-mode measurements, and the student's result.
-fn measurements(ctx: &Context) -> Result<(Vec<Measured>, Vec<Measured>, Vec<Measured>), Stop> {
+struct Measurements {
+    expected: Vec<Measured>,
+    in_train_mode: Vec<Measured>,
+    student: Vec<Measured>,
+}
+
+fn measurements(ctx: &Context) -> Result<Measurements, Stop> {
     let (vs, net, x) = network(ctx);
     let mut tensors = named_weights(&vs, "weights.");
     tensors.push(("input".to_string(), x.shallow_clone()));
@@ -80,7 +86,7 @@ fn measurements(ctx: &Context) -> Result<(Vec<Measured>, Vec<Measured>, Vec<Meas
         }
         (other, _) => return Err(ctx.unexpected("variances", &other)),
     };
-    Ok((expected, in_train_mode, student))
+    Ok(Measurements { expected, in_train_mode, student })
 }
 
 fn as_json(list: &[Measured]) -> serde_json::Value {
@@ -102,7 +108,7 @@ fn details(expected: &[Measured], student: &[Measured]) -> serde_json::Value {
 /// loop in it would hit each of them alike): the public layer-set check reports, and the hidden
 /// ones report beside it.
 pub fn layers(ctx: &Context) -> CheckResult {
-    let (expected, in_train_mode, student) = measurements(ctx)?;
+    let Measurements { expected, in_train_mode, student } = measurements(ctx)?;
     let details = details(&expected, &student);
     let layers = layers_outcome(&expected, &student).with_details(details.clone());
     // BEGIN HIDDEN

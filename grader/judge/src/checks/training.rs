@@ -67,7 +67,7 @@ pub fn fitting_weights(returned: &Tensors, expected: &Tensors) -> Result<Tensors
                 initial.size()
             ));
         }
-        if !(t.isfinite().all().int64_value(&[]) == 1) {
+        if !crate::context::all_finite(t) {
             return Err(format!("the trained {name} holds values that are not finite: did training diverge?"));
         }
         kept.push((name.clone(), t.shallow_clone()));

@@ -1,0 +1,221 @@
+//! The worker's jail, made by the kernel rather than by rules over source text.
+//!
+//! - **bubblewrap** (Debian's `bwrap`, the sandbox builder Flatpak uses) makes new user, PID,
+//!   mount, network, IPC, UTS and cgroup namespaces, a file view from an allow-list (the system's
+//!   read-only folders, libtorch, the worker binary; the working folder writable; a private,
+//!   size-capped `/tmp` and `/dev/shm`; GPU device nodes only for the GPU profile), a new session,
+//!   death with its parent, no further user namespaces, and loads the seccomp filter right before
+//!   the worker starts. Everything the worker starts lives in its PID namespace and dies with it.
+//! - **An unprivileged uid**: a grader running as root switches to a uid of its own for each run
+//!   before bubblewrap starts, so the worker holds no capability anywhere, and `RLIMIT_NPROC`
+//!   applies to it.
+//! - **seccomp** (compiled by `seccompiler`, Firecracker's BPF compiler): [`REFUSED`] system calls
+//!   fail with `EPERM`.
+//! - **rlimits**: address space (smoke profile), file size, open files, processes, CPU time, no core
+//!   dumps.
+//!
+//! Where bubblewrap is missing or cannot make namespaces (inside Docker's default profile), the
+//! worker still gets the uid, `no_new_privs`, seccomp and the rlimits, and — where the grader may
+//! make mount namespaces itself — the hiding view of [`crate::sandbox`]; the report says which.
+
+use std::path::{Path, PathBuf};
+
+/// System calls the worker may not make, by name (the names of `man 2 syscalls`).
+pub const REFUSED: &[(&str, i64)] = &[
+    ("mount", libc::SYS_mount),
+    ("umount2", libc::SYS_umount2),
+    ("pivot_root", libc::SYS_pivot_root),
+    ("chroot", libc::SYS_chroot),
+    ("ptrace", libc::SYS_ptrace),
+    ("process_vm_readv", libc::SYS_process_vm_readv),
+    ("process_vm_writev", libc::SYS_process_vm_writev),
+    ("bpf", libc::SYS_bpf),
+    ("perf_event_open", libc::SYS_perf_event_open),
+    ("keyctl", libc::SYS_keyctl),
+    ("add_key", libc::SYS_add_key),
+    ("request_key", libc::SYS_request_key),
+    ("setns", libc::SYS_setns),
+    ("unshare", libc::SYS_unshare),
+    ("kexec_load", libc::SYS_kexec_load),
+    ("init_module", libc::SYS_init_module),
+    ("finit_module", libc::SYS_finit_module),
+    ("delete_module", libc::SYS_delete_module),
+    ("open_by_handle_at", libc::SYS_open_by_handle_at),
+    ("name_to_handle_at", libc::SYS_name_to_handle_at),
+    ("userfaultfd", libc::SYS_userfaultfd),
+    ("swapon", libc::SYS_swapon),
+    ("swapoff", libc::SYS_swapoff),
+    ("reboot", libc::SYS_reboot),
+    ("acct", libc::SYS_acct),
+    ("quotactl", libc::SYS_quotactl),
+    ("fsopen", libc::SYS_fsopen),
+    ("fsmount", libc::SYS_fsmount),
+    ("fspick", libc::SYS_fspick),
+    ("move_mount", libc::SYS_move_mount),
+    ("open_tree", libc::SYS_open_tree),
+    ("mount_setattr", libc::SYS_mount_setattr),
+];
+
+/// The seccomp filter as BPF instructions (`struct sock_filter`, 8 bytes each).
+pub fn seccomp_filter() -> Result<seccompiler::BpfProgram, String> {
+    #[cfg(target_arch = "x86_64")]
+    let arch = seccompiler::TargetArch::x86_64;
+    #[cfg(target_arch = "aarch64")]
+    let arch = seccompiler::TargetArch::aarch64;
+    let rules = REFUSED.iter().map(|&(_, nr)| (nr, Vec::new())).collect();
+    let filter = seccompiler::SeccompFilter::new(
+        rules,
+        seccompiler::SeccompAction::Allow,
+        seccompiler::SeccompAction::Errno(libc::EPERM as u32),
+        arch,
+    )
+    .map_err(|e| format!("cannot build the seccomp filter: {e}"))?;
+    filter.try_into().map_err(|e: seccompiler::BackendError| format!("cannot compile the seccomp filter: {e}"))
+}
+
+/// The filter as the bytes bubblewrap's `--seccomp FD` reads.
+pub fn seccomp_bytes(program: &seccompiler::BpfProgram) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(program.len() * 8);
+    for instruction in program {
+        bytes.extend_from_slice(&instruction.code.to_ne_bytes());
+        bytes.push(instruction.jt);
+        bytes.push(instruction.jf);
+        bytes.extend_from_slice(&instruction.k.to_ne_bytes());
+    }
+    bytes
+}
+
+/// bubblewrap, if installed.
+pub fn bwrap() -> Option<PathBuf> {
+    std::env::var_os("RESNET_LAB_BWRAP")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(["/usr/bin/bwrap", "/usr/local/bin/bwrap", "/bin/bwrap"].map(PathBuf::from))
+        .find(|p| p.is_file())
+}
+
+/// A uid for one grading run's worker: unprivileged, outside the range of real accounts, and
+/// different for concurrent runs (so that their process limits and signals do not meet).
+pub fn run_uid(run: &Path) -> u32 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    run.hash(&mut hasher);
+    200_000 + (hasher.finish() % 100_000) as u32
+}
+
+/// System folders every worker sees read-only (those that exist).
+const SYSTEM: [&str; 8] = ["/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/opt"];
+
+/// What the worker needs of a GPU: NVIDIA's device nodes, its driver's `/proc` entry, `/sys` (read
+/// only, for the PCI topology) and, with MPS, its pipe folder.
+fn gpu_paths() -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let devices = std::fs::read_dir("/dev")
+        .map(|entries| {
+            entries.flatten().map(|e| e.path()).filter(|p| p.to_string_lossy().starts_with("/dev/nvidia")).collect()
+        })
+        .unwrap_or_default();
+    let mps =
+        std::env::var_os("CUDA_MPS_PIPE_DIRECTORY").map_or_else(|| PathBuf::from("/tmp/nvidia-mps"), PathBuf::from);
+    (devices, vec![PathBuf::from("/sys"), mps])
+}
+
+/// Largest file a worker may write (`RLIMIT_FSIZE`).
+pub const FILE_BYTES: u64 = 256 << 20;
+
+/// Files a worker may hold open (`RLIMIT_NOFILE`).
+pub const OPEN_FILES: u64 = 4096;
+
+/// Size of the worker's private `/tmp` and of its `/dev/shm`.
+pub const TMPFS_BYTES: u64 = 256 << 20;
+
+/// bubblewrap's arguments for a worker that sees `visible` read-only, may write `writable`, starts
+/// in `workdir`, and loads its seccomp filter from descriptor `seccomp_fd`; then `program`.
+pub fn bwrap_args(
+    visible: &[PathBuf],
+    writable: &[PathBuf],
+    gpu: bool,
+    workdir: &Path,
+    seccomp_fd: i32,
+    program: &Path,
+) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "--unshare-all",
+        "--unshare-user",
+        "--disable-userns",
+        "--die-with-parent",
+        "--new-session",
+        "--hostname",
+        "worker",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut bind = |flag: &str, path: &Path| {
+        args.extend([flag.to_string(), path.display().to_string(), path.display().to_string()]);
+    };
+    for dir in SYSTEM.iter().map(Path::new).filter(|p| p.exists()) {
+        bind("--ro-bind", dir);
+    }
+    args.extend(["--proc", "/proc", "--dev", "/dev"].map(String::from));
+    for dir in ["/tmp", "/dev/shm"] {
+        args.extend(["--size".to_string(), TMPFS_BYTES.to_string(), "--tmpfs".to_string(), dir.to_string()]);
+    }
+    // After the fresh /tmp: what it binds may live below it (the run folder does).
+    let mut bind = |flag: &str, path: &Path| {
+        args.extend([flag.to_string(), path.display().to_string(), path.display().to_string()]);
+    };
+    for path in visible {
+        bind("--ro-bind-try", path);
+    }
+    for path in writable {
+        bind("--bind", path);
+    }
+    if gpu {
+        let (devices, folders) = gpu_paths();
+        let mut bind = |flag: &str, path: &Path| {
+            args.extend([flag.to_string(), path.display().to_string(), path.display().to_string()]);
+        };
+        for device in &devices {
+            bind("--dev-bind-try", device);
+        }
+        bind("--ro-bind-try", Path::new("/proc/driver/nvidia"));
+        for folder in &folders {
+            bind("--bind-try", folder);
+        }
+    }
+    args.extend([
+        "--chdir".to_string(),
+        workdir.display().to_string(),
+        "--seccomp".to_string(),
+        seccomp_fd.to_string(),
+        "--".to_string(),
+        program.display().to_string(),
+    ]);
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_filter_compiles_and_names_every_refused_call() {
+        let program = seccomp_filter().unwrap();
+        assert!(program.len() > REFUSED.len(), "one comparison per refused call at least");
+        assert_eq!(seccomp_bytes(&program).len(), program.len() * 8);
+        let names: Vec<&str> = REFUSED.iter().map(|(n, _)| *n).collect();
+        for required in ["mount", "umount2", "pivot_root", "ptrace", "process_vm_readv", "process_vm_writev", "bpf"] {
+            assert!(names.contains(&required), "{required}");
+        }
+        for required in ["perf_event_open", "keyctl", "setns", "unshare"] {
+            assert!(names.contains(&required), "{required}");
+        }
+    }
+
+    #[test]
+    fn run_uids_are_unprivileged_and_differ_between_runs() {
+        let (a, b) = (run_uid(Path::new("/tmp/run-a")), run_uid(Path::new("/tmp/run-b")));
+        assert!(a >= 200_000 && b >= 200_000);
+        assert_ne!(a, b);
+        assert_eq!(a, run_uid(Path::new("/tmp/run-a")));
+    }
+}
