@@ -268,6 +268,11 @@ pub struct BatchOptions {
     pub grading: GradeOptions,
 }
 
+/// Folders no build or worker of a batch may see: the submissions and the outputs.
+fn private_folders(options: &BatchOptions) -> Vec<PathBuf> {
+    vec![options.submissions.clone(), options.out.clone()]
+}
+
 /// Runs a batch.
 pub fn run(options: &BatchOptions) -> Result<BatchOutcome> {
     let workspace = crate::worker_build::Workspace::locate()?;
@@ -308,7 +313,9 @@ pub fn run(options: &BatchOptions) -> Result<BatchOutcome> {
     }
     let (sender, receiver) = std::sync::mpsc::sync_channel::<(usize, usize, Staged, Option<Result<Prepared>>)>(0);
     let builder = {
-        let (queue, base, out) = (pending.clone(), options.grading.clone(), options.out.clone());
+        // The builds see neither the submissions nor the outputs (other students' work).
+        let base = GradeOptions { private: private_folders(options), ..options.grading.clone() };
+        let (queue, out) = (pending.clone(), options.out.clone());
         std::thread::spawn(move || -> Result<()> {
             for (index, (submission, _)) in queue.iter().enumerate() {
                 let Ok(slot) = take_slot.recv() else { break };
@@ -340,10 +347,9 @@ pub fn run(options: &BatchOptions) -> Result<BatchOutcome> {
         let folder = options.out.join(&submission.student);
         std::fs::create_dir_all(&folder)?;
         let _ = std::fs::remove_file(folder.join(KEY_FILE));
-        let private = vec![options.submissions.clone(), options.out.clone()];
         let grading = GradeOptions {
             progress: false,
-            private,
+            private: private_folders(options),
             threads: threads_per_job(jobs),
             gpu_memory_fraction: gpu_memory_per_job(jobs),
             ..options.grading.clone()
