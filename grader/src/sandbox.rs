@@ -341,6 +341,8 @@ struct Setup {
     seccomp_fd: Option<std::os::fd::RawFd>,
     /// Applied right before exec (when bubblewrap does not load it).
     seccomp: Option<seccompiler::BpfProgram>,
+    /// `cgroup.procs` files to join (before the uid switch).
+    cgroup_procs: Vec<std::ffi::CString>,
 }
 
 /// The descriptor bubblewrap reads the seccomp filter from.
@@ -391,6 +393,13 @@ fn prepare(command: &mut Command, setup: Setup) {
             }
             // No core dumps of crashing student code.
             set_limit(libc::RLIMIT_CORE, 0);
+            for procs in &setup.cgroup_procs {
+                let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+                    return fail();
+                }
+                libc::close(fd);
+            }
             if let Some(uid) = setup.uid
                 && libc::geteuid() == 0
                 && (libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(uid) != 0 || libc::setuid(uid) != 0)
@@ -426,6 +435,8 @@ pub struct Interactive {
     pub protections: String,
     /// Started through bubblewrap, which reports a child killed by signal N as exit code 128 + N.
     bwrap: bool,
+    /// Its control group, removed once it is gone.
+    cgroup: Option<crate::jail::Cgroup>,
 }
 
 /// How an [`Interactive`] child ended, with the ends of its output.
@@ -458,6 +469,7 @@ impl Interactive {
                 }
             }
         };
+        drop(self.cgroup.take());
         Ended {
             exit,
             stdout: join_within(self.stdout, Duration::from_secs(2)).unwrap_or_default().into_text(),
@@ -572,6 +584,16 @@ fn spawn_confined(
     let (responses, writer) = std::io::pipe()?;
     let (seccomp_reader, mut seccomp_writer) = std::io::pipe()?;
     let bubblewrap = confinement == Confinement::Bubblewrap;
+    // SAFETY: a plain syscall.
+    let root = unsafe { libc::geteuid() } == 0;
+    let cgroup = root
+        .then(|| {
+            static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let name = format!("resnet-lab-worker-{}-{n}", std::process::id());
+            crate::jail::Cgroup::create(&name, limits.memory_bytes, limits.processes)
+        })
+        .flatten();
     let mut command = if bubblewrap {
         seccomp_writer.write_all(&crate::jail::seccomp_bytes(&filter))?;
         let mut visible = isolation.visible.clone();
@@ -614,6 +636,7 @@ fn spawn_confined(
         uid: isolation.uid,
         seccomp_fd: bubblewrap.then(|| std::os::fd::AsRawFd::as_raw_fd(&seccomp_reader)),
         seccomp: (!bubblewrap).then_some(filter),
+        cgroup_procs: cgroup.as_ref().map(|c| c.procs.clone()).unwrap_or_default(),
         ..Setup::default()
     };
     prepare(&mut command, setup);
@@ -623,7 +646,11 @@ fn spawn_confined(
     let requests = child.stdin.take().expect("piped");
     let stdout = drain(child.stdout.take().expect("piped"));
     let stderr = drain(child.stderr.take().expect("piped"));
-    let protections = describe(confinement, isolation, limits, worker_limits);
+    let mut protections = describe(confinement, isolation, limits, worker_limits);
+    protections.push_str(&match &cgroup {
+        Some(group) => format!("; {}", group.description),
+        None => "; no cgroup (the grader may not create one here)".to_string(),
+    });
     Ok(Interactive {
         child,
         requests,
@@ -633,6 +660,7 @@ fn spawn_confined(
         isolated: confinement != Confinement::Plain,
         protections,
         bwrap: bubblewrap,
+        cgroup,
     })
 }
 
@@ -912,6 +940,43 @@ mod tests {
         std::thread::sleep(Duration::from_millis(300));
         let survivors = std::process::Command::new("pgrep").args(["-f", &marker]).output().unwrap();
         assert!(survivors.stdout.is_empty(), "a setsid grandchild outlived the worker: {:?}", survivors);
+    }
+
+    /// A fork bomb in a worker stops at its control group's task limit (the grader is root here,
+    /// as in CI, and keeps its uid for this worker so that only the cgroup limits it).
+    #[test]
+    fn a_worker_cgroup_caps_its_tasks() {
+        // SAFETY: a plain syscall.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("not root: the grader creates no cgroup here; nothing to check");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        // The loop runs in a subshell (a shell whose fork fails exits); the count uses no fork.
+        let script = "(for i in $(seq 40); do sleep 5 & done) 2>/dev/null; sleep 0.3; \
+                      set -- /proc/[0-9]*; echo tasks=$#";
+        let limits = Limits { time: Duration::from_secs(30), memory_bytes: Some(2 << 30), processes: 12 };
+        let isolation = Isolation { writable: vec![dir.path().to_path_buf()], ..Isolation::default() };
+        let child = spawn_interactive(
+            Path::new("/bin/sh"),
+            &["-c".into(), script.into()],
+            dir.path(),
+            &[],
+            limits,
+            Some(&isolation),
+        )
+        .unwrap();
+        assert!(child.protections.contains("cgroup v"), "{}", child.protections);
+        assert!(child.protections.contains("12 tasks"), "{}", child.protections);
+        let ended = child.finish(Duration::from_secs(20));
+        let tasks: usize = ended
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("tasks="))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no count: {:?} {} {}", ended.exit, ended.stdout, ended.stderr));
+        assert!(tasks <= 12, "{tasks} tasks ran under a limit of 12");
+        assert!(tasks >= 3, "the shell and some sleeps ran ({tasks})");
     }
 
     #[test]
