@@ -132,7 +132,8 @@ fn mismatches(name: &str, case: &Case, report: &Value) -> Vec<String> {
             (check["status"].as_str().unwrap(), check["score"].as_f64().unwrap(), check["message"].as_str().unwrap());
         match case.expect.get(id) {
             Some(expect) => {
-                if status != expect.status {
+                // "passed|failed": either, where the outcome depends on the machine's arithmetic.
+                if !expect.status.split('|').any(|s| s == status) {
                     problems.push(format!("{name}: {id} is {status}, expected {} ({message})", expect.status));
                 }
                 if let Some(want) = expect.score.as_ref().filter(|w| !w.admits(score)) {

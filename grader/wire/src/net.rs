@@ -126,7 +126,10 @@ fn build_layer(root: &nn::Path, layer: &Layer, options: NetOptions) -> Built {
         })),
         Layer::Relu => Built::Relu,
         Layer::Residual { body, shortcut } => {
-            Built::Residual(build_layers(root, body, options), build_layers(root, shortcut, options))
+            // The shortcut's variables first, as the reference assembly creates them: an optimizer
+            // that lays variables out in creation order then computes exactly what it does there.
+            let shortcut = build_layers(root, shortcut, options);
+            Built::Residual(build_layers(root, body, options), shortcut)
         }
         Layer::Dropout => Built::Dropout(options.dropout),
         Layer::GlobalAvgPool => Built::GlobalAvgPool,

@@ -33,7 +33,14 @@ fn panic_text(info: &std::panic::PanicHookInfo<'_>) -> String {
 fn main() {
     // SAFETY: the judge installs the write end of the response pipe on RESPONSE_FD before exec, and
     // nothing else in this process owns that descriptor.
-    let mut responses: std::fs::File = unsafe { std::os::fd::FromRawFd::from_raw_fd(RESPONSE_FD) };
+    let installed: std::fs::File = unsafe { std::os::fd::FromRawFd::from_raw_fd(RESPONSE_FD) };
+    // A copy that closes on exec, and the inherited descriptor closed: a process the student's code
+    // starts cannot write into the answer channel.
+    let mut responses = installed.try_clone().unwrap_or_else(|e| {
+        eprintln!("grader-worker: no answer channel on fd {RESPONSE_FD}: {e}");
+        std::process::exit(2)
+    });
+    drop(installed);
     std::panic::set_hook(Box::new(|info| {
         let text = panic_text(info);
         eprintln!("panic: {text}");
