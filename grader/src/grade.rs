@@ -540,9 +540,16 @@ fn hand_to_worker(run_root: &Path, worker_dir: &Path, uid: u32) -> Result<()> {
     Ok(())
 }
 
-/// The folders libtorch lives in (what a worker must see besides the system's).
+/// The folders libtorch lives in (what a worker must see besides the system's): `LIBTORCH`, and
+/// for PyPI's torch the whole `site-packages` (its CUDA libraries are wheels beside it).
 fn libtorch_folders() -> Vec<PathBuf> {
-    let mut folders: Vec<PathBuf> = std::env::var_os("LIBTORCH").map(PathBuf::from).into_iter().collect();
+    let mut folders: Vec<PathBuf> = Vec::new();
+    if let Some(libtorch) = std::env::var_os("LIBTORCH").map(PathBuf::from) {
+        if let Some(packages) = libtorch.parent().filter(|p| p.ends_with("site-packages")) {
+            folders.push(packages.to_path_buf());
+        }
+        folders.push(libtorch);
+    }
     if let Ok(workspace) = Workspace::locate() {
         folders.push(workspace.root.join(".venv"));
     }
