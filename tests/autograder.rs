@@ -7,7 +7,12 @@ use std::path::Path;
 use std::process::Command;
 
 fn run_autograder(autograder: &Path, grader: &str) -> serde_json::Value {
+    run_autograder_with(autograder, grader, &[])
+}
+
+fn run_autograder_with(autograder: &Path, grader: &str, env: &[(&str, &str)]) -> serde_json::Value {
     let status = Command::new("bash")
+        .envs(env.iter().copied())
         .arg(root().join("packaging/gradescope/run_autograder"))
         .env("AUTOGRADER_ROOT", autograder)
         .env("RESNET_LAB_GRADER", grader)
@@ -39,6 +44,56 @@ fn the_bundle_holds_the_scripts_and_the_sources() {
         assert_eq!(entry.unix_mode().unwrap() & 0o111 != 0, executable, "{name}");
     }
     assert!(zip.file_names().all(|n| !n.contains("target/") && !n.contains(".venv/")));
+}
+
+/// A flat submission of a solved BasicBlock in a simulated `/autograder`.
+fn flat_submission(dir: &Path) -> std::path::PathBuf {
+    let autograder = dir.join("autograder");
+    std::fs::create_dir_all(autograder.join("submission")).unwrap();
+    let solved: String = std::fs::read_to_string(root().join("solution/src/basic_block.rs"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().starts_with("// BEGIN SOLUTION") && !l.trim().starts_with("// END SOLUTION"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    // Gradescope puts the uploaded files flat in /autograder/submission.
+    std::fs::write(autograder.join("submission/basic_block.rs"), solved).unwrap();
+    autograder
+}
+
+/// Inside Docker's default profile (Gradescope) no namespace can be made: the worker runs without,
+/// and the grade is the same.
+#[test]
+fn run_autograder_grades_without_namespaces() {
+    let dir = tempfile::tempdir().unwrap();
+    let autograder = flat_submission(dir.path());
+    let results =
+        run_autograder_with(&autograder, env!("CARGO_BIN_EXE_grader"), &[("RESNET_LAB_CONFINEMENT", "plain")]);
+    assert_eq!(results["score"], 2.0, "{results}");
+}
+
+/// Without namespaces the worker keeps what holds without them, and the report names it.
+#[test]
+fn a_worker_without_namespaces_keeps_seccomp_limits_and_its_uid() {
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_grader"))
+        .current_dir(root())
+        .env("RESNET_LAB_CONFINEMENT", "plain")
+        .args(["check", "--crate", "solution", "--only", "basic_block.shape", "--quiet", "--out"])
+        .arg(out.path())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("report.json")).unwrap()).unwrap();
+    let isolation = report["metadata"]["isolation"].as_str().unwrap();
+    for fragment in ["no namespaces", "no_new_privs", "seccomp (", "file size"] {
+        assert!(isolation.contains(fragment), "{fragment} missing: {isolation}");
+    }
+    // SAFETY: a plain syscall.
+    if unsafe { libc::geteuid() } == 0 {
+        assert!(isolation.contains("without capabilities"), "{isolation}");
+    }
 }
 
 #[test]
