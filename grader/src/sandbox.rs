@@ -910,8 +910,8 @@ mod tests {
         }
         let secret = dir.path().join("secret.rs");
         std::fs::write(&secret, "fn answer() {}").unwrap();
-        let marker = format!("resnet-lab-escape-{}", std::process::id());
-        let shm = format!("/dev/shm/{marker}");
+        let marker = format!("600.0{}", std::process::id());
+        let shm = format!("/dev/shm/resnet-lab-escape-{marker}");
         let parent = std::process::id();
         let script = format!(
             "echo uid=$(id -u); grep CapEff /proc/self/status; \
@@ -923,8 +923,8 @@ mod tests {
              head -c 300000000 /dev/zero > big 2>/dev/null && echo big-written || echo big-refused; \
              echo mine > $HOME/own && echo work-written; \
              echo x > /usr/forged 2>/dev/null && echo usr-written || echo usr-read-only; \
-             setsid sh -c 'exec -a {marker} sleep 600' < /dev/null > /dev/null 2>&1 & \
-             sleep 0.3; echo done",
+             setsid sleep {marker} < /dev/null > /dev/null 2>&1 & \
+             sleep 0.3; pgrep -f 'sleep {marker}' > /dev/null && echo grandchild-running; echo done",
             secret = secret.display()
         );
         let isolation =
@@ -948,14 +948,84 @@ mod tests {
             "big-refused",
             "work-written",
             "usr-read-only",
+            "grandchild-running",
         ] {
             assert!(out.contains(expected), "{expected} missing:\n{out}\n{}", ended.stderr);
         }
         assert!(!Path::new(&shm).exists(), "the worker's /dev/shm is private");
         assert_eq!(std::fs::read_to_string(work.join("own")).unwrap(), "mine\n");
         std::thread::sleep(Duration::from_millis(300));
-        let survivors = std::process::Command::new("pgrep").args(["-f", &marker]).output().unwrap();
+        let survivors = std::process::Command::new("pgrep").args(["-f", &format!("sleep {marker}")]).output().unwrap();
         assert!(survivors.stdout.is_empty(), "a setsid grandchild outlived the worker: {:?}", survivors);
+    }
+
+    /// Two workers at once (`--jobs 2`): the second can neither read the first's working folder nor
+    /// see or signal its processes.
+    #[test]
+    fn concurrent_workers_cannot_read_or_signal_each_other() {
+        assert!(
+            crate::jail::bwrap().is_some(),
+            "install bubblewrap (apt-get install bubblewrap; make setup does as root)"
+        );
+        use std::os::unix::fs::PermissionsExt;
+        let jail = |dir: &Path| {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+            let work = dir.join("work");
+            std::fs::create_dir(&work).unwrap();
+            let uid = crate::jail::run_uid(dir);
+            // SAFETY: a plain syscall.
+            if unsafe { libc::geteuid() } == 0 {
+                std::os::unix::fs::chown(&work, Some(uid), Some(uid)).unwrap();
+            }
+            let isolation = Isolation { writable: vec![work.clone()], uid: Some(uid), ..Isolation::default() };
+            (work, isolation)
+        };
+        let (first_dir, second_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let ((first_work, first), (second_work, second)) = (jail(first_dir.path()), jail(second_dir.path()));
+        let limits = Limits { time: Duration::from_secs(30), memory_bytes: None, processes: 256 };
+        // A duration no other process uses, to find the victim by its command line.
+        let marker = format!("2.0{}", std::process::id());
+        let victim = format!("echo answer > $HOME/answer.rs; sleep {marker}");
+        let a = spawn_interactive(
+            Path::new("/bin/sh"),
+            &["-c".into(), format!("({victim}); echo slept=$?")],
+            &first_work,
+            &[],
+            limits,
+            Some(&first),
+        )
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let attack = format!(
+            "cat {}/answer.rs 2>/dev/null && echo read-other || echo other-hidden; \
+             pkill -9 -f 'sleep {head}''{tail}' 2>/dev/null; set -- /proc/[0-9]*; echo processes=$#; \
+             kill -9 -1",
+            first_work.display(),
+            // Split so that pkill's pattern does not match this shell's own command line.
+            head = &marker[..2],
+            tail = &marker[2..],
+        );
+        let b =
+            spawn_interactive(Path::new("/bin/sh"), &["-c".into(), attack], &second_work, &[], limits, Some(&second))
+                .unwrap();
+        let attacker = b.finish(Duration::from_secs(20));
+        let victim = a.finish(Duration::from_secs(20));
+        assert!(attacker.stdout.contains("other-hidden"), "{}", attacker.stdout);
+        let processes: usize = attacker
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("processes="))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(usize::MAX);
+        assert!(
+            processes <= 3,
+            "the attacker sees {processes} processes: {:?} {} {}",
+            attacker.exit,
+            attacker.stdout,
+            attacker.stderr
+        );
+        assert!(victim.stdout.contains("slept=0"), "the first worker was killed: {:?} {}", victim.exit, victim.stdout);
+        assert_eq!(std::fs::read_to_string(first_work.join("answer.rs")).unwrap(), "answer\n");
     }
 
     /// A fork bomb in a worker stops at its control group's task limit (the grader is root here,
