@@ -128,7 +128,8 @@ pub const OPEN_FILES: u64 = 4096;
 /// Size of the worker's private `/tmp` and of its `/dev/shm`.
 pub const TMPFS_BYTES: u64 = 256 << 20;
 
-/// bubblewrap's arguments for a worker that sees `visible` read-only, may write `writable`, starts
+/// bubblewrap's arguments for a worker that sees `visible` read-only, may write in a fresh, capped
+/// file system at each path of `writable`, starts
 /// in `workdir`, and loads its seccomp filter from descriptor `seccomp_fd`; then `program`.
 pub fn bwrap_args(
     visible: &[PathBuf],
@@ -166,8 +167,10 @@ pub fn bwrap_args(
     for path in visible {
         bind("--ro-bind-try", path);
     }
+    // The working folder is a fresh, size-capped file system: what the worker writes there lives
+    // in memory, counts against the cap, and goes with the worker (the host's disk is not its to fill).
     for path in writable {
-        bind("--bind", path);
+        args.extend(["--size".to_string(), TMPFS_BYTES.to_string(), "--tmpfs".to_string(), path.display().to_string()]);
     }
     if gpu {
         let (devices, folders) = gpu_paths();

@@ -343,6 +343,21 @@ struct Setup {
     seccomp: Option<seccompiler::BpfProgram>,
     /// `cgroup.procs` files to join (before the uid switch).
     cgroup_procs: Vec<std::ffi::CString>,
+    /// Close every descriptor from this one up (what the grader itself inherited must not reach
+    /// student code).
+    close_from: Option<u32>,
+}
+
+/// Closes every descriptor from `first` up. Async-signal-safe.
+fn close_descriptors_from(first: u32) {
+    // SAFETY: plain syscalls.
+    unsafe {
+        if libc::syscall(libc::SYS_close_range, first, u32::MAX, 0) != 0 {
+            for fd in first..4096 {
+                libc::close(fd as libc::c_int);
+            }
+        }
+    }
 }
 
 /// The descriptor bubblewrap reads the seccomp filter from.
@@ -379,6 +394,9 @@ fn prepare(command: &mut Command, setup: Setup) {
                 && libc::dup2(fd, SECCOMP_FD) < 0
             {
                 return fail();
+            }
+            if let Some(first) = setup.close_from {
+                close_descriptors_from(first);
             }
             if let Some(limits) = setup.limits {
                 if let Some(bytes) = limits.memory_bytes {
@@ -653,6 +671,7 @@ fn spawn_confined(
         seccomp_fd: bubblewrap.then(|| std::os::fd::AsRawFd::as_raw_fd(&seccomp_reader)),
         seccomp: (!bubblewrap).then_some(filter),
         cgroup_procs: cgroup.as_ref().map(|c| c.procs.clone()).unwrap_or_default(),
+        close_from: Some(SECCOMP_FD as u32 + 1),
         ..Setup::default()
     };
     prepare(&mut command, setup);
@@ -913,15 +932,25 @@ mod tests {
         let marker = format!("600.0{}", std::process::id());
         let shm = format!("/dev/shm/resnet-lab-escape-{marker}");
         let parent = std::process::id();
+        // A descriptor the grader inherited without close-on-exec (a CI wrapper's log, say).
+        let inherited_path = dir.path().join("inherited.log");
+        let inherited = std::fs::File::create(&inherited_path).unwrap();
+        // SAFETY: duplicates a descriptor this test owns to a number above the ones the sandbox
+        // installs (3, 4), without close-on-exec.
+        let fd = unsafe { libc::fcntl(std::os::fd::AsRawFd::as_raw_fd(&inherited), libc::F_DUPFD, 20) };
+        assert!(fd >= 20);
         let script = format!(
             "echo uid=$(id -u); grep CapEff /proc/self/status; \
+             (echo leaked >&{fd}) 2>/dev/null && echo fd-inherited || echo fd-closed; \
              umount -l /usr 2>/dev/null && echo unmounted || echo umount-refused; \
              mount -t tmpfs none /tmp 2>/dev/null && echo mounted || echo mount-refused; \
              cat {secret} 2>/dev/null && echo secret-read || echo secret-hidden; \
              test -e /proc/{parent}/mem && echo parent-visible || echo parent-invisible; \
              echo x > {shm} && echo shm-written; \
-             head -c 300000000 /dev/zero > big 2>/dev/null && echo big-written || echo big-refused; \
+             head -c 300000000 /dev/zero > big 2>/dev/null && echo big-written || echo big-refused; rm -f big; \
              echo mine > $HOME/own && echo work-written; \
+             head -c 200000000 /dev/zero > $HOME/a 2>/dev/null; head -c 200000000 /dev/zero > $HOME/b 2>/dev/null \
+               && echo disk-unbounded || echo disk-capped; rm -f $HOME/a $HOME/b; \
              echo x > /usr/forged 2>/dev/null && echo usr-written || echo usr-read-only; \
              setsid sleep {marker} < /dev/null > /dev/null 2>&1 & \
              sleep 0.3; pgrep -f 'sleep {marker}' > /dev/null && echo grandchild-running; echo done",
@@ -931,7 +960,8 @@ mod tests {
             Isolation { writable: vec![work.clone()], read_only: true, uid: Some(uid), ..Isolation::default() };
         let limits = Limits { time: Duration::from_secs(30), memory_bytes: None, processes: 256 };
         let child =
-            spawn_interactive(Path::new("/bin/sh"), &["-c".into(), script], &work, &[], limits, Some(&isolation))
+            // bash: dash cannot redirect to descriptors above 9.
+            spawn_interactive(Path::new("/bin/bash"), &["-c".into(), script], &work, &[], limits, Some(&isolation))
                 .unwrap();
         assert!(child.protections.starts_with("bubblewrap"), "{}", child.protections);
         let ended = child.finish(Duration::from_secs(20));
@@ -947,13 +977,21 @@ mod tests {
             "shm-written",
             "big-refused",
             "work-written",
+            "disk-capped",
             "usr-read-only",
             "grandchild-running",
+            "fd-closed",
         ] {
             assert!(out.contains(expected), "{expected} missing:\n{out}\n{}", ended.stderr);
         }
         assert!(!Path::new(&shm).exists(), "the worker's /dev/shm is private");
-        assert_eq!(std::fs::read_to_string(work.join("own")).unwrap(), "mine\n");
+        assert_eq!(std::fs::read_to_string(&inherited_path).unwrap(), "", "an inherited descriptor reached the worker");
+        drop(inherited);
+        // SAFETY: closes the duplicate made above.
+        unsafe {
+            libc::close(fd);
+        }
+        assert!(!work.join("own").exists(), "the working folder is the worker's own file system, not the host's disk");
         std::thread::sleep(Duration::from_millis(300));
         let survivors = std::process::Command::new("pgrep").args(["-f", &format!("sleep {marker}")]).output().unwrap();
         assert!(survivors.stdout.is_empty(), "a setsid grandchild outlived the worker: {:?}", survivors);
@@ -1025,7 +1063,6 @@ mod tests {
             attacker.stderr
         );
         assert!(victim.stdout.contains("slept=0"), "the first worker was killed: {:?} {}", victim.exit, victim.stdout);
-        assert_eq!(std::fs::read_to_string(first_work.join("answer.rs")).unwrap(), "answer\n");
     }
 
     /// A fork bomb in a worker stops at its control group's task limit (the grader is root here,
