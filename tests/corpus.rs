@@ -192,6 +192,22 @@ fn processes_running(needle: &str) -> usize {
         .count()
 }
 
+/// Where the corpus leaves a copy of the reference He-init answer outside the workspace, as a grading
+/// host may hold one (another checkout, a backup): `includes_a_copy_outside_the_workspace` tries to
+/// compile it in.
+const DECOY: &str = "/tmp/resnet-lab-corpus-decoy/he_init.rs";
+
+fn plant_decoy_solution() {
+    let answer: String = std::fs::read_to_string(root().join("solution/src/he_init.rs"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("BEGIN SOLUTION") && !l.contains("END SOLUTION"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::create_dir_all(Path::new(DECOY).parent().unwrap()).unwrap();
+    std::fs::write(DECOY, answer).unwrap();
+}
+
 #[test]
 fn the_corpus_is_graded_as_expected_and_nothing_escapes() {
     let started = Instant::now();
@@ -203,6 +219,7 @@ fn the_corpus_is_graded_as_expected_and_nothing_escapes() {
         cases.retain(|name, _| wanted.contains(&name.as_str()));
     }
     let isolated = namespaces_available();
+    plant_decoy_solution();
     let work = tempfile::Builder::new().prefix("corpus-").tempdir().unwrap();
     let (submissions, out) = (work.path().join("submissions"), work.path().join("graded"));
     let status = Command::new("python3")

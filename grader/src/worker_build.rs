@@ -344,6 +344,74 @@ fn wire_stage(workspace: &Workspace) -> PathBuf {
     workspace.target_dir().join("grader/wire")
 }
 
+/// The toolchain's own folder (`rustc --print sysroot`), whose `bin/` holds the real cargo and rustc
+/// (not rustup's proxies, which need rustup's whole home).
+fn sysroot() -> Option<PathBuf> {
+    static SYSROOT: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    SYSROOT
+        .get_or_init(|| {
+            let output = Command::new("rustc").args(["--print", "sysroot"]).output().ok()?;
+            let path = PathBuf::from(String::from_utf8(output.stdout).ok()?.trim());
+            path.join("bin/cargo").is_file().then_some(path)
+        })
+        .clone()
+}
+
+/// Cargo's home (its registry of downloaded crates).
+fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .filter(|p| p.join("registry").is_dir())
+}
+
+/// bubblewrap and its arguments for a worker build that sees only what it needs, from an
+/// allow-list: the system's programs and libraries (the C linker), the toolchain, the crate
+/// registry, libtorch, cargo's configuration, the wire crate (read-only), and its own staging folder
+/// and the worker target folder (writable); a private `/tmp`, no network, an empty environment.
+/// Nothing else of the host — no other checkout, no home folder, no `/etc` beyond the linker's
+/// needs — exists for it. `None` where bubblewrap cannot run (then the hiding view of
+/// [`build_view`] applies).
+fn jailed_build(workspace: &Workspace, staging: &Path, target: &Path) -> Option<(PathBuf, Vec<std::ffi::OsString>)> {
+    let bwrap = crate::jail::bwrap()?;
+    let (sysroot, cargo_home) = (sysroot()?, cargo_home()?);
+    let libtorch = std::env::var_os("LIBTORCH").map(PathBuf::from);
+    let mut args: Vec<std::ffi::OsString> =
+        ["--unshare-all", "--die-with-parent", "--new-session", "--clearenv"].iter().map(Into::into).collect();
+    let mut bind = |flag: &str, path: &Path| {
+        args.extend([flag.into(), path.as_os_str().into(), path.as_os_str().into()]);
+    };
+    for dir in ["/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin"] {
+        bind("--ro-bind-try", Path::new(dir));
+    }
+    for file in ["/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d"] {
+        bind("--ro-bind-try", Path::new(file));
+    }
+    bind("--ro-bind", &sysroot);
+    bind("--ro-bind", &cargo_home.join("registry"));
+    bind("--ro-bind-try", &cargo_home.join("git"));
+    for path in libtorch.iter().chain([&workspace.root.join(".venv")]) {
+        let folder = path.parent().filter(|p| p.ends_with("site-packages")).unwrap_or(path);
+        bind("--ro-bind-try", folder);
+    }
+    bind("--ro-bind-try", &workspace.root.join(".cargo"));
+    bind("--ro-bind", &wire_stage(workspace));
+    bind("--bind", staging);
+    bind("--bind", target);
+    args.extend(["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"].iter().map(Into::into));
+    let path = format!("{}:/usr/bin:/bin", sysroot.join("bin").display());
+    let mut set = |key: &str, value: &std::ffi::OsStr| args.extend(["--setenv".into(), key.into(), value.into()]);
+    set("PATH", path.as_ref());
+    set("HOME", "/tmp".as_ref());
+    set("CARGO_HOME", cargo_home.as_os_str());
+    set("RUSTC", sysroot.join("bin/rustc").as_os_str());
+    if let Some(libtorch) = &libtorch {
+        set("LIBTORCH", libtorch.as_os_str());
+    }
+    args.extend(["--chdir".into(), staging.as_os_str().into(), "--".into(), sysroot.join("bin/cargo").into()]);
+    Some((bwrap, args))
+}
+
 /// What a worker build may see of this workspace: its staging folder, the shared worker target
 /// folder, cargo's configuration and libtorch; everything else in the workspace is hidden, and so
 /// is every folder of `private` (other submissions, reports).
@@ -405,17 +473,31 @@ pub fn build(
     std::fs::create_dir_all(&target).map_err(|e| tool(e.into()))?;
     let bin_name = stage_worker(workspace, &crate_dir, &staging, &key).map_err(tool)?;
     let started = Instant::now();
-    let mut command = Command::new(cargo());
-    command
-        .current_dir(&workspace.root)
-        .args(["build", "--offline", "--color", "never", "--manifest-path"])
-        .arg(staging.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target)
-        .stdin(std::process::Stdio::null());
-    if release {
-        command.arg("--release");
-    }
+    let cargo_args = |release: bool| {
+        let mut args: Vec<std::ffi::OsString> =
+            ["build", "--offline", "--color", "never", "--manifest-path"].iter().map(Into::into).collect();
+        args.push(staging.join("Cargo.toml").into());
+        args.push("--target-dir".into());
+        args.push(target.as_os_str().into());
+        if release {
+            args.push("--release".into());
+        }
+        args
+    };
+    let jailed = jailed_build(workspace, &staging, &target);
+    let mut command = match &jailed {
+        Some((bwrap, args)) => {
+            let mut command = Command::new(bwrap);
+            command.args(args).args(cargo_args(release));
+            command
+        }
+        None => {
+            let mut command = Command::new(cargo());
+            command.current_dir(&workspace.root).args(cargo_args(release));
+            command
+        }
+    };
+    command.stdin(std::process::Stdio::null());
     // Builds run beside the checks of the submission before (a batch builds ahead): at the lowest
     // priority, so that they take no CPU time a running check wants and cannot make it time out.
     // SAFETY: setpriority is async-signal-safe.
@@ -425,10 +507,12 @@ pub fn build(
             Ok(())
         });
     }
-    let view = build_view(workspace, &staging, private);
-    let output = crate::sandbox::output_isolated(command, &view).map_err(|e| {
-        BuildFailure::Tool(format!("cannot run {}: {e}; is Rust installed (https://rustup.rs)?", cargo()))
-    })?;
+    let output = if jailed.is_some() {
+        command.output()
+    } else {
+        crate::sandbox::output_isolated(command, &build_view(workspace, &staging, private))
+    }
+    .map_err(|e| BuildFailure::Tool(format!("cannot run {}: {e}; is Rust installed (https://rustup.rs)?", cargo())))?;
     let log = String::from_utf8_lossy(&output.stderr).into_owned();
     let built = target.join(profile_dir(release)).join(&bin_name);
     let private_build = !private.is_empty();
