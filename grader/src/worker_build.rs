@@ -378,6 +378,8 @@ fn jailed_build(workspace: &Workspace, staging: &Path, target: &Path) -> Option<
     let libtorch = std::env::var_os("LIBTORCH").map(PathBuf::from);
     let mut args: Vec<std::ffi::OsString> =
         ["--unshare-all", "--die-with-parent", "--new-session", "--clearenv"].iter().map(Into::into).collect();
+    // The fresh /tmp first: what is bound next may live below it (a cargo home or a checkout in /tmp).
+    args.extend(["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"].iter().map(Into::into));
     let mut bind = |flag: &str, path: &Path| {
         args.extend([flag.into(), path.as_os_str().into(), path.as_os_str().into()]);
     };
@@ -398,7 +400,6 @@ fn jailed_build(workspace: &Workspace, staging: &Path, target: &Path) -> Option<
     bind("--ro-bind", &wire_stage(workspace));
     bind("--bind", staging);
     bind("--bind", target);
-    args.extend(["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"].iter().map(Into::into));
     let path = format!("{}:/usr/bin:/bin", sysroot.join("bin").display());
     let mut set = |key: &str, value: &std::ffi::OsStr| args.extend(["--setenv".into(), key.into(), value.into()]);
     set("PATH", path.as_ref());
