@@ -99,16 +99,7 @@ fn a_worker_without_namespaces_keeps_seccomp_limits_and_its_uid() {
 #[test]
 fn run_autograder_grades_a_flat_submission_into_results_json() {
     let dir = tempfile::tempdir().unwrap();
-    let autograder = dir.path().join("autograder");
-    std::fs::create_dir_all(autograder.join("submission")).unwrap();
-    let solved: String = std::fs::read_to_string(root().join("solution/src/basic_block.rs"))
-        .unwrap()
-        .lines()
-        .filter(|l| !l.trim().starts_with("// BEGIN SOLUTION") && !l.trim().starts_with("// END SOLUTION"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    // Gradescope puts the uploaded files flat in /autograder/submission.
-    std::fs::write(autograder.join("submission/basic_block.rs"), solved).unwrap();
+    let autograder = flat_submission(dir.path());
     let results = run_autograder(&autograder, env!("CARGO_BIN_EXE_grader"));
     assert_eq!(results["score"], 2.0, "{results}");
     let tests = results["tests"].as_array().unwrap();
