@@ -243,7 +243,7 @@ impl Session<'_> {
             hide: self.hidden.clone(),
             writable: vec![self.worker_dir.clone()],
             read_only: self.read_only_root.get(),
-            visible: libtorch_folders(),
+            visible: Workspace::locate().map(|w| worker_build::libtorch_folders(&w)).unwrap_or_default(),
             uid: Some(self.uid),
             gpu: self.options.profile.settings().gpu,
         };
@@ -538,22 +538,6 @@ fn hand_to_worker(run_root: &Path, worker_dir: &Path, uid: u32) -> Result<()> {
             .with_context(|| format!("cannot hand {} to the worker's uid", worker_dir.display()))?;
     }
     Ok(())
-}
-
-/// The folders libtorch lives in (what a worker must see besides the system's): `LIBTORCH`, and
-/// for PyPI's torch the whole `site-packages` (its CUDA libraries are wheels beside it).
-fn libtorch_folders() -> Vec<PathBuf> {
-    let mut folders: Vec<PathBuf> = Vec::new();
-    if let Some(libtorch) = std::env::var_os("LIBTORCH").map(PathBuf::from) {
-        if let Some(packages) = libtorch.parent().filter(|p| p.ends_with("site-packages")) {
-            folders.push(packages.to_path_buf());
-        }
-        folders.push(libtorch);
-    }
-    if let Ok(workspace) = Workspace::locate() {
-        folders.push(workspace.root.join(".venv"));
-    }
-    folders.into_iter().filter_map(|p| p.canonicalize().ok()).collect()
 }
 
 /// The judge: `options.judge`, or this workspace's, built once per process.

@@ -103,8 +103,8 @@ pub fn run_uid(run: &Path) -> u32 {
     200_000 + (hasher.finish() % 100_000) as u32
 }
 
-/// System folders every worker sees read-only (those that exist).
-const SYSTEM: [&str; 8] = ["/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/opt"];
+/// The system's programs and libraries (what builds and workers alike see read-only, where they exist).
+pub const SYSTEM_PROGRAMS: [&str; 6] = ["/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin"];
 
 /// What the worker needs of a GPU: NVIDIA's device nodes, its driver's `/proc` entry, `/sys` (read
 /// only, for the PCI topology) and, with MPS, its pipe folder.
@@ -153,7 +153,8 @@ pub fn bwrap_args(
     let mut bind = |flag: &str, path: &Path| {
         args.extend([flag.to_string(), path.display().to_string(), path.display().to_string()]);
     };
-    for dir in SYSTEM.iter().map(Path::new).filter(|p| p.exists()) {
+    // Workers also see the system's configuration and /opt (where GPU machines keep their torch).
+    for dir in SYSTEM_PROGRAMS.iter().chain(&["/etc", "/opt"]).map(Path::new).filter(|p| p.exists()) {
         bind("--ro-bind", dir);
     }
     args.extend(["--proc", "/proc", "--dev", "/dev"].map(String::from));

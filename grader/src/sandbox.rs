@@ -701,7 +701,6 @@ fn spawn_confined(
 
 /// The protections a worker ran under, in words.
 fn describe(confinement: Confinement, isolation: &Isolation, limits: Limits, worker: (u64, u64, u64)) -> String {
-    let _ = worker.2;
     let view = match confinement {
         Confinement::Bubblewrap => format!(
             "bubblewrap: new user, PID, mount, network, IPC, UTS and cgroup namespaces; a read-only allow-list view (system folders, libtorch, the worker) with only its working folder writable and a private /tmp and /dev/shm of {} MiB",

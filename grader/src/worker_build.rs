@@ -344,6 +344,21 @@ fn wire_stage(workspace: &Workspace) -> PathBuf {
     workspace.target_dir().join("grader/wire")
 }
 
+/// The folders libtorch lives in, what a build or a worker must see of it: `LIBTORCH` (for PyPI's
+/// torch the whole `site-packages`, whose CUDA libraries are wheels beside it) and this workspace's
+/// `.venv`.
+pub fn libtorch_folders(workspace: &Workspace) -> Vec<PathBuf> {
+    let mut folders: Vec<PathBuf> = Vec::new();
+    if let Some(libtorch) = std::env::var_os("LIBTORCH").map(PathBuf::from) {
+        if let Some(packages) = libtorch.parent().filter(|p| p.ends_with("site-packages")) {
+            folders.push(packages.to_path_buf());
+        }
+        folders.push(libtorch);
+    }
+    folders.push(workspace.root.join(".venv"));
+    folders.into_iter().filter_map(|p| p.canonicalize().ok()).collect()
+}
+
 /// The toolchain's own folder (`rustc --print sysroot`), whose `bin/` holds the real cargo and rustc
 /// (not rustup's proxies, which need rustup's whole home).
 fn sysroot() -> Option<PathBuf> {
@@ -383,7 +398,7 @@ fn jailed_build(workspace: &Workspace, staging: &Path, target: &Path) -> Option<
     let mut bind = |flag: &str, path: &Path| {
         args.extend([flag.into(), path.as_os_str().into(), path.as_os_str().into()]);
     };
-    for dir in ["/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin"] {
+    for dir in crate::jail::SYSTEM_PROGRAMS {
         bind("--ro-bind-try", Path::new(dir));
     }
     for file in ["/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d"] {
@@ -392,9 +407,8 @@ fn jailed_build(workspace: &Workspace, staging: &Path, target: &Path) -> Option<
     bind("--ro-bind", &sysroot);
     bind("--ro-bind", &cargo_home.join("registry"));
     bind("--ro-bind-try", &cargo_home.join("git"));
-    for path in libtorch.iter().chain([&workspace.root.join(".venv")]) {
-        let folder = path.parent().filter(|p| p.ends_with("site-packages")).unwrap_or(path);
-        bind("--ro-bind-try", folder);
+    for folder in libtorch_folders(workspace) {
+        bind("--ro-bind-try", &folder);
     }
     bind("--ro-bind-try", &workspace.root.join(".cargo"));
     bind("--ro-bind", &wire_stage(workspace));
@@ -432,7 +446,6 @@ fn build_view(workspace: &Workspace, staging: &Path, private: &[PathBuf]) -> cra
 /// Removes what a private build left in the shared worker target folder: every artifact whose name
 /// carries `key` (the graded crate and the worker of that submission).
 fn remove_artifacts(target: &Path, key: &str) {
-    let names = [key.to_string(), key.replace('-', "_")];
     let mut stack = vec![target.to_path_buf()];
     while let Some(dir) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
@@ -440,7 +453,8 @@ fn remove_artifacts(target: &Path, key: &str) {
             let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
             let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-            if names.iter().any(|n| name.contains(n.as_str())) {
+            // Keys are hex: the same in package names (`-`) and file names (`_`).
+            if name.contains(key) {
                 let _ = if is_dir { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
             } else if is_dir {
                 stack.push(path);

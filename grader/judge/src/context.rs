@@ -95,7 +95,7 @@ impl Context {
         let mut slot = self.worker.borrow_mut();
         let why = format!("answered a {wanted} request with {}", crate::worker::kind(got));
         let stop = match slot.as_mut() {
-            Some(worker) => worker.integrity(&self.request.worker, &why),
+            Some(worker) => worker.integrity(&why),
             None => Stop::from(why),
         };
         *slot = None;

@@ -84,7 +84,7 @@ impl Worker {
         };
         match worker.call(launch, &Request::Hello { threads }, &[])? {
             (Response::Hello(hello), _) => worker.hello = hello,
-            (other, _) => return Err(worker.integrity(launch, &format!("answered Hello with {}", kind(&other)))),
+            (other, _) => return Err(worker.integrity(&format!("answered Hello with {}", kind(&other)))),
         }
         Ok(worker)
     }
@@ -116,7 +116,7 @@ impl Worker {
             Ok((Response::Panicked(text), _)) => Err(Stop(outcome_for_panic(&text))),
             Ok(answer) => Ok(answer),
             Err(FrameError::Closed) => Err(self.ended(launch)),
-            Err(FrameError::Malformed(why)) => Err(self.integrity(launch, &why)),
+            Err(FrameError::Malformed(why)) => Err(self.integrity(&why)),
         }
     }
 
@@ -140,7 +140,7 @@ impl Worker {
     }
 
     /// The worker broke the protocol (its process was tampered with): ended, recorded as such.
-    pub fn integrity(&mut self, _launch: &WorkerLaunch, why: &str) -> Stop {
+    pub fn integrity(&mut self, why: &str) -> Stop {
         if let Some(process) = self.process.take() {
             let _ = process.finish(Duration::ZERO);
         }
