@@ -6,17 +6,20 @@ use common::root;
 use std::path::Path;
 use std::process::Command;
 
+/// Two quick checks: a solved one and one the flat submission leaves not implemented.
+const CHEAP_CHECKS: &str = "--only basic_block.shape --only he_init.layers --max-check-seconds 60";
+
 fn run_autograder(autograder: &Path, grader: &str) -> serde_json::Value {
     run_autograder_with(autograder, grader, &[])
 }
 
 fn run_autograder_with(autograder: &Path, grader: &str, env: &[(&str, &str)]) -> serde_json::Value {
     let status = Command::new("bash")
-        .envs(env.iter().copied())
         .arg(root().join("packaging/gradescope/run_autograder"))
         .env("AUTOGRADER_ROOT", autograder)
         .env("RESNET_LAB_GRADER", grader)
-        .env("GRADER_FLAGS", "--only basic_block.shape --only he_init.layers --max-check-seconds 60")
+        .env("GRADER_FLAGS", CHEAP_CHECKS)
+        .envs(env.iter().copied())
         .status()
         .unwrap();
     assert!(status.success(), "run_autograder always exits 0");
@@ -72,6 +75,24 @@ fn run_autograder_grades_without_namespaces() {
     assert_eq!(results["score"], 2.0, "{results}");
 }
 
+/// Where not even seccomp or a uid of its own can be set up for the worker, `grader grade` refuses
+/// (Gradescope's page says why); an instructor who trusts the submissions may still grade them, and
+/// the report says they ran unprotected.
+#[test]
+fn grading_refuses_where_no_protection_can_be_set_up_unless_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let autograder = flat_submission(dir.path());
+    let grader = env!("CARGO_BIN_EXE_grader");
+    let refused = run_autograder_with(&autograder, grader, &[("RESNET_LAB_CONFINEMENT", "none")]);
+    assert_eq!(refused["score"], 0, "{refused}");
+    let output = refused["output"].as_str().unwrap();
+    assert!(output.contains("refusing to grade") && output.contains("--trusted-submissions"), "{output}");
+    let flags = format!("{CHEAP_CHECKS} --trusted-submissions");
+    let trusted =
+        run_autograder_with(&autograder, grader, &[("RESNET_LAB_CONFINEMENT", "none"), ("GRADER_FLAGS", &flags)]);
+    assert_eq!(trusted["score"], 2.0, "{trusted}");
+}
+
 /// Without namespaces the worker keeps what holds without them, and the report names it.
 #[test]
 fn a_worker_without_namespaces_keeps_seccomp_limits_and_its_uid() {
@@ -90,6 +111,12 @@ fn a_worker_without_namespaces_keeps_seccomp_limits_and_its_uid() {
     for fragment in ["no namespaces", "no_new_privs", "seccomp (", "file size"] {
         assert!(isolation.contains(fragment), "{fragment} missing: {isolation}");
     }
+    // Landlock's allow-list stands in for bubblewrap's view where the kernel has it.
+    assert_eq!(
+        isolation.contains("Landlock: an allow-list view"),
+        grader::sandbox::available_protections().landlock,
+        "{isolation}"
+    );
     // SAFETY: a plain syscall.
     if unsafe { libc::geteuid() } == 0 {
         assert!(isolation.contains("without capabilities"), "{isolation}");

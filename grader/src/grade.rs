@@ -7,7 +7,7 @@ use crate::profile::ProfileName;
 use crate::protocol::{ChildStatus, Message, Outcome, RunRequest, WorkerLaunch};
 use crate::report::{BuildInfo, CheckResult, Metadata, Report, SCHEMA_VERSION, Status, round2, visibility_name};
 use crate::sandbox::{self, ChildRun, Exit, Limits};
-use crate::worker_build::{self, BuildFailure, Workspace};
+use crate::worker_build::{self, BuildFailure, Built, Workspace};
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -53,6 +53,10 @@ pub struct GradeOptions {
     /// Folders no check process may see, beyond the grader's own sources and `out_dir` (a batch
     /// hides its submissions and output folders, so that one student cannot read another's work).
     pub private: Vec<PathBuf>,
+    /// Grade even where no protection for the submission's code can be set up (see
+    /// [`sandbox::NO_PROTECTION`]): for submissions the instructor trusts, and for `grader check`
+    /// on a student's own crate.
+    pub trusted: bool,
 }
 
 /// The checks to run, in catalog order: the selection plus everything it depends on. `only` names
@@ -146,6 +150,11 @@ pub fn explain_missing_result(run: &ChildRun, limits: &Limits) -> (Status, Strin
         Exit::Signal(libc::SIGABRT) => {
             (Status::Error, "aborted (std::process::abort, or a fatal runtime error)".into())
         }
+        Exit::Signal(libc::SIGXFSZ) => (
+            Status::Error,
+            format!("wrote a file larger than the {} MiB a check may write", crate::jail::FILE_BYTES >> 20),
+        ),
+        Exit::Signal(libc::SIGXCPU) => (Status::Error, "used more CPU time than the check's limit allows".into()),
         Exit::Signal(signal) => (Status::Error, format!("was killed by signal {signal}")),
         Exit::Code(0) => (
             Status::Error,
@@ -246,6 +255,7 @@ impl Session<'_> {
             visible: Workspace::locate().map(|w| worker_build::libtorch_folders(&w)).unwrap_or_default(),
             uid: Some(self.uid),
             gpu: self.options.profile.settings().gpu,
+            trusted: self.options.trusted,
         };
         RunRequest {
             check: check.to_string(),
@@ -407,7 +417,7 @@ fn runner_info_once(session: &Session<'_>) -> Result<serde_json::Value> {
 #[derive(Debug, Clone)]
 pub enum Prepared {
     /// The worker, and the seconds its build took.
-    Worker(PathBuf, f64),
+    Worker(Built),
     /// The crate does not compile: its first errors and the whole log.
     DoesNotCompile {
         /// The compiler's first errors.
@@ -422,13 +432,13 @@ pub fn prepare(options: &GradeOptions) -> Result<Prepared> {
     if let Some(worker) = &options.worker {
         let worker =
             worker.canonicalize().with_context(|| format!("the worker {} does not exist", worker.display()))?;
-        return Ok(Prepared::Worker(worker, 0.0));
+        return Ok(Prepared::Worker(Built::prebuilt(worker)));
     }
     if options.progress {
         eprintln!("building {} with the grader's worker …", options.crate_dir.display());
     }
     match worker_build::build(&Workspace::locate()?, &options.crate_dir, options.release, &options.private) {
-        Ok(built) => Ok(Prepared::Worker(built.binary, built.seconds)),
+        Ok(built) => Ok(Prepared::Worker(built)),
         Err(BuildFailure::Compile { first_errors, log }) => Ok(Prepared::DoesNotCompile { first_errors, log }),
         Err(BuildFailure::Tool(problem)) => bail!(problem),
     }
@@ -583,11 +593,17 @@ pub fn grade_prepared(options: &GradeOptions, prepared: Prepared) -> Result<Repo
     for sub in ["training", "ablation"] {
         std::fs::create_dir_all(scratch.join(sub))?;
     }
+    let mut build_confinement = String::new();
     let (worker, build) = match prepared {
-        Prepared::Worker(worker, seconds) => {
+        Prepared::Worker(built) => {
             let copy = run_root.join("bin/grader-worker");
-            std::fs::copy(&worker, &copy).with_context(|| format!("cannot copy the worker {}", worker.display()))?;
-            (Some(copy), BuildInfo { ok: true, duration_s: round2(seconds), errors: None })
+            std::fs::copy(&built.binary, &copy)
+                .with_context(|| format!("cannot copy the worker {}", built.binary.display()))?;
+            if built.temporary {
+                let _ = std::fs::remove_file(&built.binary);
+            }
+            build_confinement = built.confinement;
+            (Some(copy), BuildInfo { ok: true, duration_s: round2(built.seconds), errors: None })
         }
         Prepared::DoesNotCompile { first_errors, log } => {
             std::fs::create_dir_all(&options.out_dir)?;
@@ -622,7 +638,10 @@ pub fn grade_prepared(options: &GradeOptions, prepared: Prepared) -> Result<Repo
         libtorch = info["libtorch"].as_str().unwrap_or("unknown").to_string();
         let cuda = info["cuda"].as_bool().unwrap_or(false);
         if options.profile == ProfileName::Full && !cuda {
-            bail!("the full profile needs a CUDA GPU, and libtorch sees none here; use --profile smoke on a CPU");
+            let sandbox = session.sandboxes.borrow().join("; ");
+            bail!(
+                "the full profile needs a CUDA GPU, and libtorch sees none here; use --profile smoke on a CPU (the worker ran under: {sandbox})"
+            );
         }
         device = if options.profile == ProfileName::Full {
             gpu_name()
@@ -676,7 +695,7 @@ pub fn grade_prepared(options: &GradeOptions, prepared: Prepared) -> Result<Repo
             " (writable file system: CUDA failed under a read-only one, or RESNET_LAB_WRITABLE_ROOT is set)"
         };
         isolation = format!(
-            "worker (the only process that runs the student's code): {worker}{writable}. Judge: computes every verdict and never runs student code. Build: the student's files compiled with the worker in a mount namespace that hides the solution, the grader, the tests, reports and other submissions (where the grader may create one)"
+            "worker (the only process that runs the student's code): {worker}{writable}. Judge: computes every verdict and never runs student code. Build: {build_confinement}"
         );
     } else {
         let errors = build.errors.clone().unwrap_or_default();
@@ -793,6 +812,7 @@ mod tests {
             worker: None,
             release: false,
             progress: false,
+            trusted: false,
             max_check_seconds: Some(20),
             threads: None,
             gpu_memory_fraction: None,
@@ -827,7 +847,7 @@ echo "{{\"nonce\":\"$nonce\",\"check\":\"$check\",\"outcome\":{{\"status\":\"com
             gpu_memory_fraction: Some(0.25),
             ..stand_in_options(dir.path(), &runner, "basic_block.shape")
         };
-        let report = grade_prepared(&options, Prepared::Worker(runner.clone(), 0.0)).unwrap();
+        let report = grade_prepared(&options, Prepared::Worker(Built::prebuilt(runner.clone()))).unwrap();
         assert_eq!(report.score, 2.0, "{:?}", report.checks);
         assert_eq!(
             report.checks[0].message, "ok per_process_memory_fraction:0.2500",
@@ -858,7 +878,7 @@ exit 0
             gpu_memory_fraction: Some(0.5),
             ..stand_in_options(dir.path(), &runner, "basic_block")
         };
-        let report = grade_prepared(&options, Prepared::Worker(runner.clone(), 0.0)).unwrap();
+        let report = grade_prepared(&options, Prepared::Worker(Built::prebuilt(runner.clone()))).unwrap();
         let seen: Vec<(&str, Status, &str)> =
             report.checks.iter().map(|c| (c.id.as_str(), c.status, c.message.as_str())).collect();
         assert_eq!(

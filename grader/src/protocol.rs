@@ -164,6 +164,7 @@ mod tests {
                     visible: vec!["/v".into()],
                     uid: Some(200_001),
                     gpu: false,
+                    trusted: false,
                 }),
             },
             data: None,

@@ -42,7 +42,8 @@ pub struct Isolation {
     /// The only folders the process may write to (its scratch folder), with `/dev`, `/proc` and
     /// `/sys`.
     pub writable: Vec<std::path::PathBuf>,
-    /// Whether the rest of the file system is read-only (see [`Isolation::read_only_root`]).
+    /// Whether the rest of the file system is read-only (see [`Isolation::read_only_root`]); without
+    /// bubblewrap, also whether Landlock's allow-list applies.
     pub read_only: bool,
     /// With bubblewrap (see [`crate::jail`]): what the process sees read-only besides the system's
     /// folders (an allow-list; `hide` is not needed then).
@@ -54,6 +55,10 @@ pub struct Isolation {
     /// Whether it needs the GPU's device nodes.
     #[serde(default)]
     pub gpu: bool,
+    /// The instructor trusts the submission (`--trusted-submissions`): where no protection at all
+    /// can be set up, run it anyway instead of refusing.
+    #[serde(default)]
+    pub trusted: bool,
 }
 
 impl Isolation {
@@ -66,7 +71,8 @@ impl Isolation {
 
 /// Set (to anything) to keep the file system writable for check processes — for a grading machine
 /// where a read-only view breaks something the checks need; the network namespace and the hidden
-/// paths stay. (The grader also falls back by itself when CUDA fails only under a read-only view.)
+/// paths stay, Landlock's allow-list goes. (The grader also falls back by itself when CUDA fails
+/// only under a read-only view.)
 pub const WRITABLE_ROOT_VARIABLE: &str = "RESNET_LAB_WRITABLE_ROOT";
 
 /// `struct mount_attr` of `mount_setattr(2)` (Linux 5.12).
@@ -341,6 +347,8 @@ struct Setup {
     seccomp_fd: Option<std::os::fd::RawFd>,
     /// Applied right before exec (when bubblewrap does not load it).
     seccomp: Option<seccompiler::BpfProgram>,
+    /// A Landlock ruleset (see [`crate::jail::landlock_ruleset`]) to apply after the uid switch.
+    landlock: Option<std::os::fd::RawFd>,
     /// `cgroup.procs` files to join (before the uid switch).
     cgroup_procs: Vec<std::ffi::CString>,
     /// Close every descriptor from this one up (what the grader itself inherited must not reach
@@ -378,6 +386,14 @@ fn prepare(command: &mut Command, setup: Setup) {
     unsafe {
         command.pre_exec(move || {
             let fail = || Err(std::io::Error::last_os_error());
+            // Out of the way of the descriptors installed below (3 and 4).
+            let landlock = match setup.landlock {
+                Some(fd) => match libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 64) {
+                    moved if moved >= 0 => Some(moved),
+                    _ => return fail(),
+                },
+                None => None,
+            };
             if let Some(plan) = &setup.plan {
                 plan.apply()?;
             }
@@ -394,9 +410,6 @@ fn prepare(command: &mut Command, setup: Setup) {
                 && libc::dup2(fd, SECCOMP_FD) < 0
             {
                 return fail();
-            }
-            if let Some(first) = setup.close_from {
-                close_descriptors_from(first);
             }
             if let Some(limits) = setup.limits {
                 if let Some(bytes) = limits.memory_bytes {
@@ -424,10 +437,17 @@ fn prepare(command: &mut Command, setup: Setup) {
             {
                 return fail();
             }
-            if (setup.uid.is_some() || setup.seccomp.is_some())
+            if (setup.uid.is_some() || setup.seccomp.is_some() || setup.landlock.is_some())
                 && libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
             {
                 return fail();
+            }
+            if let Some(ruleset) = landlock {
+                crate::jail::landlock_restrict(ruleset)?;
+            }
+            // Last: the descriptors above were still needed (the cgroup's, the ruleset).
+            if let Some(first) = setup.close_from {
+                close_descriptors_from(first);
             }
             if let Some(program) = &setup.seccomp {
                 seccompiler::apply_filter(program).map_err(|_| std::io::Error::from_raw_os_error(libc::EPERM))?;
@@ -466,6 +486,8 @@ pub struct Ended {
     pub stdout: String,
     /// The end of its stderr.
     pub stderr: String,
+    /// Bytes left unread in its answer channel once it ended (a well-behaved child leaves none).
+    pub unread: u64,
 }
 
 impl Interactive {
@@ -489,11 +511,29 @@ impl Interactive {
         };
         drop(self.cgroup.take());
         Ended {
+            unread: unread_bytes(self.responses),
             exit,
             stdout: join_within(self.stdout, Duration::from_secs(2)).unwrap_or_default().into_text(),
             stderr: join_within(self.stderr, Duration::from_secs(2)).unwrap_or_default().into_text(),
         }
     }
+}
+
+/// Counts (up to 16 MiB, without waiting) what is left in a finished child's answer channel.
+fn unread_bytes(responses: std::io::PipeReader) -> u64 {
+    use std::os::fd::AsRawFd;
+    let fd = responses.as_raw_fd();
+    // SAFETY: plain fcntl calls on a descriptor this function owns.
+    unsafe {
+        libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK);
+    }
+    let mut rest = responses.take(16 << 20);
+    let mut buffer = [0u8; 64 * 1024];
+    let mut total = 0;
+    while let Ok(n @ 1..) = rest.read(&mut buffer) {
+        total += n as u64;
+    }
+    total
 }
 
 /// How a child ended; under bubblewrap, exit code 128 + N is the worker's death by signal N.
@@ -533,14 +573,20 @@ enum Confinement {
     Namespaces,
     /// No namespaces.
     Plain,
+    /// Nothing at all: no namespaces, uid, seccomp or Landlock (only for submissions the instructor
+    /// trusts, see [`Isolation::trusted`]).
+    Unprotected,
 }
 
 /// Set to `namespaces` or `plain` to give workers at most the grader's own namespaces, or none (what
-/// a Docker container such as Gradescope's allows): for testing those paths where more is possible.
+/// a Docker container such as Gradescope's allows), or to `none` for a machine that allows no
+/// protection at all (no namespaces, no uid switch, no seccomp): for testing those paths where more
+/// is possible.
 pub const CONFINEMENT_VARIABLE: &str = "RESNET_LAB_CONFINEMENT";
 
 fn strongest_confinement() -> Confinement {
     match std::env::var(CONFINEMENT_VARIABLE).as_deref() {
+        Ok("none") => Confinement::Unprotected,
         Ok("plain") => Confinement::Plain,
         Ok("namespaces") => Confinement::Namespaces,
         _ => Confinement::Bubblewrap,
@@ -578,6 +624,11 @@ pub fn spawn_interactive(
 ) -> std::io::Result<Interactive> {
     let launch = Launch { program, args, workdir, env, limits };
     let strongest = strongest_confinement();
+    let trusted = isolation.is_some_and(|i| i.trusted);
+    let unprotected = || spawn_confined(&launch, &Isolation::default(), Confinement::Unprotected, program);
+    if strongest == Confinement::Unprotected {
+        return if trusted { unprotected() } else { Err(std::io::Error::other(NO_PROTECTION)) };
+    }
     if let Some(isolation) = isolation.filter(|_| strongest != Confinement::Plain) {
         if let Some(bwrap) = crate::jail::bwrap()
             .filter(|_| strongest == Confinement::Bubblewrap)
@@ -594,8 +645,61 @@ pub fn spawn_interactive(
         }
     }
     let plain = isolation.cloned().unwrap_or_default();
-    spawn_confined(&launch, &plain, Confinement::Plain, program)
+    match spawn_confined(&launch, &plain, Confinement::Plain, program) {
+        // The kernel refused even the uid switch or seccomp: only a trusted submission runs so.
+        Err(_) if trusted => unprotected(),
+        other => other,
+    }
 }
+
+/// Which of the worker's protections this machine allows (see [`spawn_interactive`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Protections {
+    /// Namespaces (bubblewrap's, or the grader's own mount and network namespaces).
+    pub namespaces: bool,
+    /// A uid of the worker's own (the grader runs as root).
+    pub separate_uid: bool,
+    /// The seccomp filter.
+    pub seccomp: bool,
+    /// Landlock's allow-list view.
+    pub landlock: bool,
+}
+
+impl Protections {
+    /// Whether any of the protections a batch requires holds (namespaces, a uid, seccomp).
+    pub fn any(&self) -> bool {
+        self.namespaces || self.separate_uid || self.seccomp
+    }
+}
+
+/// Probes which protections a worker would get here, by starting `true` under each.
+pub fn available_protections() -> Protections {
+    let strongest = strongest_confinement();
+    if strongest == Confinement::Unprotected {
+        return Protections { namespaces: false, separate_uid: false, seccomp: false, landlock: false };
+    }
+    let starts = |setup: Setup| {
+        let mut command = Command::new("true");
+        command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        prepare(&mut command, setup);
+        command.status().is_ok_and(|s| s.success())
+    };
+    let seccomp = crate::jail::seccomp_filter()
+        .is_ok_and(|filter| starts(Setup { channel: 2, seccomp: Some(filter), ..Setup::default() }));
+    let own_namespaces = || {
+        MountPlan::new(&Isolation::default())
+            .is_ok_and(|plan| starts(Setup { channel: 2, plan: Some(plan), ..Setup::default() }))
+    };
+    let namespaces = strongest != Confinement::Plain
+        && (crate::jail::bwrap().is_some_and(|b| bubblewrap_works(&b, None)) || own_namespaces());
+    // SAFETY: a plain syscall.
+    let separate_uid = unsafe { libc::geteuid() } == 0;
+    let landlock = crate::jail::landlock_ruleset(&[], &[std::env::temp_dir()], false).is_some();
+    Protections { namespaces, separate_uid, seccomp, landlock }
+}
+
+/// Why a worker did not start where no protection could be set up.
+pub const NO_PROTECTION: &str = "no protection could be set up for the process that runs the submission's code (no namespaces, no separate uid, no seccomp); grade with --trusted-submissions to run it anyway";
 
 /// What to start.
 struct Launch<'a> {
@@ -614,13 +718,14 @@ fn spawn_confined(
 ) -> std::io::Result<Interactive> {
     use std::io::Write as _;
     let Launch { program, args, workdir, env, limits } = *launch;
+    let protected = confinement != Confinement::Unprotected;
     let filter = crate::jail::seccomp_filter().map_err(std::io::Error::other)?;
     let (responses, writer) = std::io::pipe()?;
     let (seccomp_reader, mut seccomp_writer) = std::io::pipe()?;
     let bubblewrap = confinement == Confinement::Bubblewrap;
     // SAFETY: a plain syscall.
     let root = unsafe { libc::geteuid() } == 0;
-    let cgroup = root
+    let cgroup = (root && protected)
         .then(|| {
             static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
             let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -659,6 +764,17 @@ fn spawn_confined(
         Confinement::Namespaces => Some(MountPlan::new(isolation)?),
         _ => None,
     };
+    // Without bubblewrap's view, Landlock gives the same allow-list where the kernel has it: when a
+    // view was asked for (`isolation` names the worker's writable folder) and the file system is
+    // not left writable (the fallback for a GPU machine where CUDA fails under a restricted view).
+    let landlock = match confinement {
+        Confinement::Namespaces | Confinement::Plain if !isolation.writable.is_empty() && isolation.read_only => {
+            let mut visible = isolation.visible.clone();
+            visible.extend(program.parent().map(Path::to_path_buf));
+            crate::jail::landlock_ruleset(&visible, &isolation.writable, isolation.gpu)
+        }
+        _ => None,
+    };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
     let worker_limits = (crate::jail::FILE_BYTES, crate::jail::OPEN_FILES, limits.time.as_secs().max(1) * cores + 10);
     let setup = Setup {
@@ -669,11 +785,13 @@ fn spawn_confined(
         worker_limits: Some(worker_limits),
         uid: isolation.uid,
         seccomp_fd: bubblewrap.then(|| std::os::fd::AsRawFd::as_raw_fd(&seccomp_reader)),
-        seccomp: (!bubblewrap).then_some(filter),
+        seccomp: (!bubblewrap && protected).then_some(filter),
+        landlock: landlock.as_ref().map(std::os::fd::AsRawFd::as_raw_fd),
         cgroup_procs: cgroup.as_ref().map(|c| c.procs.clone()).unwrap_or_default(),
         close_from: Some(SECCOMP_FD as u32 + 1),
         ..Setup::default()
     };
+    let landlock_applied = setup.landlock.is_some();
     prepare(&mut command, setup);
     let mut child = command.spawn()?;
     drop(writer);
@@ -681,7 +799,11 @@ fn spawn_confined(
     let requests = child.stdin.take().expect("piped");
     let stdout = drain(child.stdout.take().expect("piped"));
     let stderr = drain(child.stderr.take().expect("piped"));
+    drop(landlock);
     let mut protections = describe(confinement, isolation, limits, worker_limits);
+    if landlock_applied {
+        protections.push_str("; Landlock: an allow-list view (system folders, libtorch and the worker read-only, its working folder writable), no TCP where the kernel's Landlock covers it");
+    }
     protections.push_str(&match &cgroup {
         Some(group) => format!("; {}", group.description),
         None => "; no cgroup (the grader may not create one here)".to_string(),
@@ -711,6 +833,9 @@ fn describe(confinement: Confinement, isolation: &Isolation, limits: Limits, wor
             if isolation.read_only { "read-only" } else { "writable" }
         ),
         Confinement::Plain => "no namespaces (the grader may not create them here)".to_string(),
+        Confinement::Unprotected => {
+            return "none: no namespaces, uid, seccomp or Landlock could be set up here, and the instructor trusted the submissions (--trusted-submissions)".to_string();
+        }
     };
     // SAFETY: a plain syscall.
     let root = unsafe { libc::geteuid() } == 0;
@@ -817,6 +942,35 @@ fn join_within<T: Send + 'static>(handle: std::thread::JoinHandle<T>, timeout: D
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Landlock's allow-list: a child reads the system's programs and writes its working folder,
+    /// and nothing else opens for it (another folder beside it, a home folder).
+    #[test]
+    fn landlock_opens_only_the_allow_list() {
+        let work = tempfile::tempdir().unwrap();
+        let Some(ruleset) = crate::jail::landlock_ruleset(&[], &[work.path().to_path_buf()], false) else {
+            eprintln!("skipped: this kernel has no Landlock");
+            return;
+        };
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "hidden").unwrap();
+        let script = format!(
+            "cat {0}/secret; echo mine > {1}/out; echo theirs > {0}/planted; ls /root; echo done",
+            outside.path().display(),
+            work.path().display()
+        );
+        let mut command = Command::new("sh");
+        command.args(["-c", &script]).stdin(Stdio::null());
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&ruleset);
+        prepare(&mut command, Setup { channel: 2, landlock: Some(fd), ..Setup::default() });
+        let output = command.output().unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        assert!(stdout.contains("done"), "the shell itself ran: {stdout} {stderr}");
+        assert!(!stdout.contains("hidden"), "read a file outside the allow-list: {stdout}");
+        assert_eq!(std::fs::read_to_string(work.path().join("out")).unwrap(), "mine\n");
+        assert!(!outside.path().join("planted").exists(), "wrote outside its working folder");
+        assert!(stderr.matches("Permission denied").count() >= 3, "{stderr}");
+    }
 
     fn sh(script: &str, limits: Limits) -> ChildRun {
         let args = vec!["-c".to_string(), script.to_string()];

@@ -32,7 +32,23 @@ pub struct Built {
     pub binary: PathBuf,
     /// Wall-clock seconds of the build.
     pub seconds: f64,
+    /// How the build was confined, in words (for the report).
+    pub confinement: String,
+    /// A copy of this submission's own, removed once the run holds its copy (batch builds).
+    pub temporary: bool,
 }
+
+impl Built {
+    /// A worker someone built beforehand (`--worker`).
+    pub fn prebuilt(binary: PathBuf) -> Self {
+        Built { binary, seconds: 0.0, confinement: "none here (a prebuilt worker was given)".into(), temporary: false }
+    }
+}
+
+/// How a build in bubblewrap is confined, in words.
+const JAILED_BUILD: &str = "the student's files compiled with the worker in bubblewrap, with an allow-list view (system programs, the toolchain, the crate registry, libtorch, its own staging folder): no solution, hidden check, other submission or host file to read, no network";
+/// How a build without bubblewrap is confined, in words.
+const HIDDEN_VIEW_BUILD: &str = "the student's files compiled with the worker in a mount namespace that hides the solution, the grader, the tests, reports and other submissions (bubblewrap unavailable)";
 
 /// Why no runner could be built.
 #[derive(Debug, Clone)]
@@ -529,6 +545,7 @@ pub fn build(
     }
     .map_err(|e| BuildFailure::Tool(format!("cannot run {}: {e}; is Rust installed (https://rustup.rs)?", cargo())))?;
     let log = String::from_utf8_lossy(&output.stderr).into_owned();
+    let confinement = if jailed.is_some() { JAILED_BUILD } else { HIDDEN_VIEW_BUILD }.to_string();
     let built = target.join(profile_dir(release)).join(&bin_name);
     let private_build = !private.is_empty();
     let kept =
@@ -546,10 +563,15 @@ pub fn build(
     } else if private_build {
         std::fs::create_dir_all(kept.parent().expect("a folder"))
             .and_then(|()| std::fs::copy(&built, &kept))
-            .map(|_| Built { binary: kept.clone(), seconds: started.elapsed().as_secs_f64() })
+            .map(|_| Built {
+                binary: kept.clone(),
+                seconds: started.elapsed().as_secs_f64(),
+                confinement,
+                temporary: true,
+            })
             .map_err(|e| BuildFailure::Tool(format!("cannot keep the worker binary: {e}")))
     } else {
-        Ok(Built { binary: built, seconds: started.elapsed().as_secs_f64() })
+        Ok(Built { binary: built, seconds: started.elapsed().as_secs_f64(), confinement, temporary: false })
     };
     if private_build {
         let _ = std::fs::remove_dir_all(&staging);

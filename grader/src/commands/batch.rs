@@ -34,6 +34,7 @@ pub struct Args {
 
 /// Runs the command: exit 0 when the batch completed (whatever the scores).
 pub fn run(args: Args) -> Result<i32> {
+    args.grading.refuse_without_protection()?;
     let grading = args.grading.options(PathBuf::new(), args.out.clone(), !args.public_only);
     let options = BatchOptions {
         submissions: args.submissions,

@@ -1,6 +1,7 @@
 //! `grader check`: grade an assignment crate in place and write its report.
 
 use super::common::GradingArgs;
+use crate::grade::GradeOptions;
 use crate::grade::grade;
 use crate::report::write_report_files;
 use anyhow::Result;
@@ -37,7 +38,8 @@ pub struct Args {
 
 /// Runs the command: exit 0 when every check passed, 1 when some did not.
 pub fn run(args: Args) -> Result<i32> {
-    let options = args.grading.options(args.crate_dir, args.out.clone(), args.hidden);
+    // A student's own crate, on their own machine: graded whatever protection is there.
+    let options = GradeOptions { trusted: true, ..args.grading.options(args.crate_dir, args.out.clone(), args.hidden) };
     let report = grade(&options)?;
     let path = write_report_files(&args.out, &report, args.format == Format::Gradescope)?;
     print!("{}", crate::summary::render(&report, &path, std::io::stdout().is_terminal()));

@@ -35,9 +35,26 @@ pub struct GradingArgs {
     /// No progress output.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Grade even on a machine where no protection for the submissions' code can be set up (no
+    /// namespaces, no separate uid, no seccomp), which `grade` and `batch` otherwise refuse: only for
+    /// submissions you trust. (`check` grades a student's own crate and never refuses.)
+    #[arg(long)]
+    pub trusted_submissions: bool,
 }
 
 impl GradingArgs {
+    /// Refuses to grade untrusted submissions where the kernel allows none of the worker's
+    /// protections (see [`crate::sandbox::available_protections`]), unless `--trusted-submissions`.
+    pub fn refuse_without_protection(&self) -> anyhow::Result<()> {
+        if self.trusted_submissions || crate::sandbox::available_protections().any() {
+            return Ok(());
+        }
+        anyhow::bail!(
+            "refusing to grade: {}. Run as root, or where user namespaces or seccomp are allowed (outside Docker's default profile), or pass --trusted-submissions for submissions you trust",
+            crate::sandbox::NO_PROTECTION.split("; grade with").next().unwrap_or_default()
+        )
+    }
+
     /// Options for grading `crate_dir` into `out_dir`.
     pub fn options(&self, crate_dir: PathBuf, out_dir: PathBuf, hidden: bool) -> GradeOptions {
         GradeOptions {
@@ -56,6 +73,7 @@ impl GradingArgs {
             threads: None,
             gpu_memory_fraction: None,
             private: Vec::new(),
+            trusted: self.trusted_submissions,
         }
     }
 }

@@ -22,6 +22,7 @@ pub struct Args {
 
 /// Runs the command: exit 0 when every check passed, 1 otherwise.
 pub fn run(args: Args) -> Result<i32> {
+    args.grading.refuse_without_protection()?;
     let options = args.grading.options(PathBuf::new(), args.out.clone(), !args.public_only);
     let report = crate::batch::grade_one(&args.submission, &options)?;
     print!("{}", crate::summary::render(&report, &args.out.join("report.json"), std::io::stdout().is_terminal()));
