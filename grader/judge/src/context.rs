@@ -90,6 +90,11 @@ impl Context {
         Ok(self.worker.borrow().as_ref().expect("started").hello.clone())
     }
 
+    /// Ends the worker after the last check of this process (see [`Worker::close`]).
+    pub fn close_worker(&self) -> Result<(), Stop> {
+        self.worker.borrow_mut().take().map_or(Ok(()), Worker::close)
+    }
+
     /// An answer of the wrong kind: the worker broke the protocol.
     pub fn unexpected(&self, wanted: &str, got: &Response) -> Stop {
         let mut slot = self.worker.borrow_mut();

@@ -68,8 +68,18 @@ pub fn run(request: RunRequest) -> ! {
     };
     let context = context.expect("set up");
     let ids = std::iter::once(request.check.clone()).chain(request.then.iter().cloned()).collect::<Vec<_>>();
-    for id in ids {
-        for (check, outcome) in outcomes_of(&id, &context) {
+    let last = ids.len().saturating_sub(1);
+    for (index, id) in ids.into_iter().enumerate() {
+        let mut outcomes = outcomes_of(&id, &context);
+        // The last check's answers are final only once its worker ended without sending more.
+        if index == last
+            && let Err(Stop(broken)) = context.close_worker()
+        {
+            for (_, outcome) in &mut outcomes {
+                *outcome = broken.clone();
+            }
+        }
+        for (check, outcome) in outcomes {
             let message = Message {
                 nonce: nonce.clone(),
                 check,

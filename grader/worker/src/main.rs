@@ -30,7 +30,24 @@ fn panic_text(info: &std::panic::PanicHookInfo<'_>) -> String {
     }
 }
 
+/// As the first process of its PID namespace (bubblewrap's `--as-pid-1`), the worker does not get
+/// the signals it sends itself without a handler, so an `abort()` in student code would end in a
+/// segmentation fault instead; with this handler it ends as an abort does (status 128 + SIGABRT).
+fn exit_on_abort_as_first_process() {
+    extern "C" fn aborted(_: libc::c_int) {
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(128 + libc::SIGABRT) }
+    }
+    if std::process::id() == 1 {
+        // SAFETY: installs a handler that only calls an async-signal-safe function.
+        unsafe {
+            libc::signal(libc::SIGABRT, aborted as extern "C" fn(libc::c_int) as libc::sighandler_t);
+        }
+    }
+}
+
 fn main() {
+    exit_on_abort_as_first_process();
     // SAFETY: the judge installs the write end of the response pipe on RESPONSE_FD before exec, and
     // nothing else in this process owns that descriptor.
     let installed: std::fs::File = unsafe { std::os::fd::FromRawFd::from_raw_fd(RESPONSE_FD) };
