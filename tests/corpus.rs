@@ -67,12 +67,17 @@ struct Row {
     reason: Option<String>,
 }
 
-/// Files the hostile cases would write if they could escape (see the case files).
-const MARKERS: [&str; 4] = [
+/// Files the hostile cases would write if they could escape (see the case files), or leave behind
+/// on the host if their /tmp and /dev/shm were the host's.
+const MARKERS: [&str; 8] = [
     "/tmp/resnet-lab-corpus-build-rs",
     "/tmp/resnet-lab-corpus-proc-macro",
     "/tmp/resnet-lab-corpus-before-main",
     "/tmp/resnet-lab-corpus-zip-slip.rs",
+    "/tmp/resnet-lab-corpus-fill",
+    "/dev/shm/resnet-lab-corpus-fill",
+    "/tmp/resnet-lab-corpus-state",
+    "/dev/shm/resnet-lab-corpus-state",
 ];
 
 fn load_cases() -> BTreeMap<String, Case> {
