@@ -93,6 +93,43 @@ fn grading_refuses_where_no_protection_can_be_set_up_unless_trusted() {
     assert_eq!(trusted["score"], 2.0, "{trusted}");
 }
 
+/// Without bubblewrap or namespaces (Gradescope's Docker), Landlock keeps the build from reading
+/// the solution: `include_str` called by name through a macro, which the text filter does not
+/// see, finds nothing, and nothing of the solution reaches the student.
+#[test]
+fn without_namespaces_the_build_cannot_read_the_solution() {
+    if !grader::sandbox::available_protections().landlock {
+        eprintln!("skipped: this kernel has no Landlock");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let autograder = flat_submission(dir.path());
+    // The solution's answer without its header (which names the exercise the leak is recognized by).
+    let solution: String = std::fs::read_to_string(root().join("solution/src/he_init.rs"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("//!"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let signature = "pub fn layer_output_variances(model: &dyn ModuleT, input: &Tensor) -> Vec<LayerVariance> {\n";
+    assert!(solution.contains(signature));
+    let stealing = solution.replace(signature, &format!("{signature}    panic!(\"{{}}\", STOLEN);\n"))
+        + concat!(
+            "macro_rules! expand {\n    ($m:ident, $($t:tt)*) => {\n        $m!($($t)*)\n    };\n}\n",
+            "const STOLEN: &str = expand!(include_str, concat!(\"../../../../../../\", \"solution/src/he_init.rs\"));\n"
+        );
+    std::fs::write(autograder.join("submission/he_init.rs"), stealing).unwrap();
+    let flags = "--only he_init.layers --max-check-seconds 60";
+    let results = run_autograder_with(
+        &autograder,
+        env!("CARGO_BIN_EXE_grader"),
+        &[("RESNET_LAB_CONFINEMENT", "plain"), ("GRADER_FLAGS", flags)],
+    );
+    let text = results.to_string();
+    assert!(!text.contains("He-initialization variance check"), "the solution leaked: {text}");
+    assert!(text.contains("couldn't read"), "{text}");
+}
+
 /// Without namespaces the worker keeps what holds without them, and the report names it.
 #[test]
 fn a_worker_without_namespaces_keeps_seccomp_limits_and_its_uid() {

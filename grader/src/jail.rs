@@ -119,56 +119,75 @@ fn gpu_paths() -> (Vec<PathBuf>, Vec<PathBuf>) {
     (devices, vec![PathBuf::from("/sys"), mps])
 }
 
-/// A Landlock ruleset (the kernel's unprivileged access control, Linux 5.13+) that gives a worker
-/// the allow-list view of [`bwrap_args`] where no namespaces can be made (inside Docker's default
-/// profile): read and execute in the system folders, `/etc`, `/opt`, `visible` and the worker's own
-/// folder; read in `/proc` (also written on a GPU) and `/sys`; device files read and written
-/// (`/dev/null`, the GPU's nodes) but nothing created in `/dev` (so not in a shared `/dev/shm`);
-/// everything in `writable`
-/// (its working folder, MPS's pipe folder on a GPU). Nothing else of the host opens for it: no other
-/// folder of the run, no home, no report; and no TCP connection or listener where the kernel's
-/// Landlock covers the network (ABI 4+). (ABI 3's file rights: device ioctls, which CUDA needs, stay
-/// open.) Built before `fork`; the child applies it with
-/// [`landlock_restrict`]. `None` where the kernel has no Landlock.
-pub fn landlock_ruleset(visible: &[PathBuf], writable: &[PathBuf], gpu: bool) -> Option<std::os::fd::OwnedFd> {
-    use landlock::{ABI, Access, AccessFs, AccessNet, Ruleset, RulesetAttr, RulesetCreatedAttr, path_beneath_rules};
-    let abi = ABI::V3;
-    let all = AccessFs::from_all(abi);
-    let read = AccessFs::from_read(abi);
-    let read_and_write = read | AccessFs::WriteFile | AccessFs::Truncate;
-    let mut readable: Vec<PathBuf> =
-        SYSTEM_PROGRAMS.iter().chain(&["/etc", "/opt", "/sys"]).map(PathBuf::from).collect();
-    readable.extend(visible.iter().cloned());
-    // Device files are opened for writing; so are CUDA's files under /proc/self (measured on an
-    // H200: cuInit fails with error 304 without), which no rule made before fork can name: /proc
-    // then (what else it holds is writable only by root or the worker's own uid).
-    let mut read_write = vec![PathBuf::from("/dev")];
-    let mut writable = writable.to_vec();
-    if gpu {
-        read_write.push(PathBuf::from("/proc"));
-        writable.extend(gpu_paths().1.into_iter().filter(|p| !p.starts_with("/sys")));
-    } else {
-        readable.push(PathBuf::from("/proc"));
-    }
-    let existing = |paths: Vec<PathBuf>| paths.into_iter().filter(|p| p.exists()).collect::<Vec<_>>();
-    let ruleset = Ruleset::default()
-        .handle_access(all)
-        .ok()?
-        // No rule allows TCP: no connection out, no listener (kernels with Landlock ABI 4+).
-        .handle_access(AccessNet::from_all(ABI::V4))
-        .ok()?
-        .create()
-        .ok()?
-        .add_rules(path_beneath_rules(existing(readable), read))
-        .ok()?
-        .add_rules(path_beneath_rules(existing(read_write), read_and_write))
-        .ok()?
-        .add_rules(path_beneath_rules(existing(writable), all))
-        .ok()?;
-    Option::<std::os::fd::OwnedFd>::from(ruleset)
+/// An allow-list of the file system, enforced by Landlock (the kernel's unprivileged access
+/// control, Linux 5.13+) where namespaces cannot be made: what is not listed does not open, for
+/// root as for anyone.
+#[derive(Debug, Clone, Default)]
+pub struct AllowList {
+    /// Read and execute below these.
+    pub read: Vec<PathBuf>,
+    /// Read and write existing files below these (device files, CUDA's `/proc/self`).
+    pub read_write: Vec<PathBuf>,
+    /// Everything below these (create, remove, write).
+    pub write: Vec<PathBuf>,
 }
 
-/// Applies a ruleset of [`landlock_ruleset`] to the calling process (after `no_new_privs`, or as
+impl AllowList {
+    /// The Landlock ruleset of this list, built before `fork` (the child applies it with
+    /// [`landlock_restrict`]); it also refuses every TCP connection and listener where the
+    /// kernel's Landlock covers the network (ABI 4+). It handles ABI 3's file rights, so device
+    /// ioctls, which CUDA needs, stay open. `None` where the kernel has no Landlock.
+    pub fn ruleset(&self) -> Option<std::os::fd::OwnedFd> {
+        use landlock::{
+            ABI, Access, AccessFs, AccessNet, Ruleset, RulesetAttr, RulesetCreatedAttr, path_beneath_rules,
+        };
+        let abi = ABI::V3;
+        let all = AccessFs::from_all(abi);
+        let read = AccessFs::from_read(abi);
+        let existing = |paths: &[PathBuf]| paths.iter().filter(|p| p.exists()).cloned().collect::<Vec<_>>();
+        let ruleset = Ruleset::default()
+            .handle_access(all)
+            .ok()?
+            .handle_access(AccessNet::from_all(ABI::V4))
+            .ok()?
+            .create()
+            .ok()?
+            .add_rules(path_beneath_rules(existing(&self.read), read))
+            .ok()?
+            .add_rules(path_beneath_rules(existing(&self.read_write), read | AccessFs::WriteFile | AccessFs::Truncate))
+            .ok()?
+            .add_rules(path_beneath_rules(existing(&self.write), all))
+            .ok()?;
+        Option::<std::os::fd::OwnedFd>::from(ruleset)
+    }
+}
+
+/// The allow-list view of [`bwrap_args`] for a worker where bubblewrap cannot run (inside Docker's
+/// default profile): read and execute in the system folders, `/etc`, `/opt`, `/sys`, `visible` and
+/// the worker's own folder; read in `/proc` (also written on a GPU); device files read and written
+/// (`/dev/null`, the GPU's nodes) but nothing created in `/dev` (so not in a shared `/dev/shm`);
+/// everything in `writable` (its working folder, MPS's pipe folder on a GPU). Nothing else of the
+/// host opens for it: no other folder of the run, no home, no report.
+pub fn worker_allow_list(visible: &[PathBuf], writable: &[PathBuf], gpu: bool) -> AllowList {
+    let mut list = AllowList {
+        read: SYSTEM_PROGRAMS.iter().chain(&["/etc", "/opt", "/sys"]).map(PathBuf::from).collect(),
+        read_write: vec![PathBuf::from("/dev")],
+        write: writable.to_vec(),
+    };
+    list.read.extend(visible.iter().cloned());
+    // CUDA writes files under /proc/self (measured on an H200: cuInit fails with error 304
+    // without), which no rule made before fork can name: /proc then (what else it holds is
+    // writable only by root or the worker's own uid).
+    if gpu {
+        list.read_write.push(PathBuf::from("/proc"));
+        list.write.extend(gpu_paths().1.into_iter().filter(|p| !p.starts_with("/sys")));
+    } else {
+        list.read.push(PathBuf::from("/proc"));
+    }
+    list
+}
+
+/// Applies a ruleset of [`AllowList::ruleset`] to the calling process (after `no_new_privs`, or as
 /// root). Async-signal-safe: a bare system call, for between `fork` and `exec`.
 pub fn landlock_restrict(ruleset: std::os::fd::RawFd) -> std::io::Result<()> {
     // SAFETY: a plain system call on a descriptor the caller owns.

@@ -213,26 +213,59 @@ pub fn all_but(root: &Path, keep: &[std::path::PathBuf]) -> Vec<std::path::PathB
     hide
 }
 
-/// Runs `command` to completion in the view of `isolation` (without it where namespaces are
-/// refused) and returns its output.
-pub fn output_isolated(mut command: Command, isolation: &Isolation) -> std::io::Result<std::process::Output> {
-    let plan = MountPlan::new(isolation)?;
-    // SAFETY: the plan's set-up makes only async-signal-safe calls.
-    unsafe {
-        command.pre_exec(move || plan.apply());
+/// Runs the command `make` gives (a worker build) confined as far as this machine allows: in a
+/// mount namespace with `isolation`'s hiding view where the grader may make one, and inside
+/// `allow`'s Landlock view where the kernel has it. `make` is called again for a second try
+/// without the namespace (a command carries its set-up). Also says what applied, in words.
+pub fn output_confined(
+    make: impl Fn() -> Command,
+    isolation: &Isolation,
+    allow: &crate::jail::AllowList,
+) -> std::io::Result<(std::process::Output, String)> {
+    let run = |plan: Option<MountPlan>| {
+        let landlock = allow.ruleset();
+        let applied = landlock.is_some();
+        let mut command = make();
+        command.stdin(Stdio::null());
+        let setup = Setup {
+            plan,
+            channel: 2,
+            landlock: landlock.as_ref().map(std::os::fd::AsRawFd::as_raw_fd),
+            ..Setup::default()
+        };
+        prepare(&mut command, setup);
+        command.output().map(|output| (output, applied))
+    };
+    let strongest = strongest_confinement();
+    if strongest == Confinement::Plain || strongest == Confinement::Unprotected {
+        let landlock = strongest == Confinement::Plain;
+        let (output, applied) = if landlock { run(None)? } else { (make().stdin(Stdio::null()).output()?, false) };
+        return Ok((output, describe_build(false, applied)));
     }
-    match command.output() {
-        Err(e) if namespaces_refused(&e) => {
-            // A fresh command: the failed one carries the namespace set-up.
-            let mut plain = Command::new(command.get_program());
-            plain.args(command.get_args());
-            if let Some(dir) = command.get_current_dir() {
-                plain.current_dir(dir);
-            }
-            plain.stdin(Stdio::null()).output()
+    let (output, namespace, landlock) = match run(Some(MountPlan::new(isolation)?)) {
+        Err(e) if namespaces_refused(&e) => run(None).map(|(output, landlock)| (output, false, landlock))?,
+        other => other.map(|(output, landlock)| (output, true, landlock))?,
+    };
+    Ok((output, describe_build(namespace, landlock)))
+}
+
+/// How a build outside bubblewrap was confined, in words.
+fn describe_build(namespace: bool, landlock: bool) -> String {
+    let how = match (namespace, landlock) {
+        (true, true) => {
+            "a mount namespace that hides the solution, the grader, the tests, reports and other submissions, and Landlock's allow-list (system programs, the toolchain, the crate registry, libtorch, its own staging folder)"
         }
-        other => other,
-    }
+        (false, true) => {
+            "Landlock's allow-list (system programs, the toolchain, the crate registry, libtorch, its own staging folder)"
+        }
+        (true, false) => {
+            "a mount namespace that hides the solution, the grader, the tests, reports and other submissions"
+        }
+        (false, false) => {
+            "nothing: no bubblewrap, no namespaces and no Landlock here, so it could read the whole file system"
+        }
+    };
+    how.to_string()
 }
 
 /// How the child process ended.
@@ -347,7 +380,7 @@ struct Setup {
     seccomp_fd: Option<std::os::fd::RawFd>,
     /// Applied right before exec (when bubblewrap does not load it).
     seccomp: Option<seccompiler::BpfProgram>,
-    /// A Landlock ruleset (see [`crate::jail::landlock_ruleset`]) to apply after the uid switch.
+    /// A Landlock ruleset (see [`crate::jail::AllowList`]) to apply after the uid switch.
     landlock: Option<std::os::fd::RawFd>,
     /// `cgroup.procs` files to join (before the uid switch).
     cgroup_procs: Vec<std::ffi::CString>,
@@ -584,6 +617,11 @@ enum Confinement {
 /// is possible.
 pub const CONFINEMENT_VARIABLE: &str = "RESNET_LAB_CONFINEMENT";
 
+/// Whether bubblewrap may be used here (not capped by [`CONFINEMENT_VARIABLE`]).
+pub fn bubblewrap_allowed() -> bool {
+    strongest_confinement() == Confinement::Bubblewrap
+}
+
 fn strongest_confinement() -> Confinement {
     match std::env::var(CONFINEMENT_VARIABLE).as_deref() {
         Ok("none") => Confinement::Unprotected,
@@ -694,7 +732,7 @@ pub fn available_protections() -> Protections {
         && (crate::jail::bwrap().is_some_and(|b| bubblewrap_works(&b, None)) || own_namespaces());
     // SAFETY: a plain syscall.
     let separate_uid = unsafe { libc::geteuid() } == 0;
-    let landlock = crate::jail::landlock_ruleset(&[], &[std::env::temp_dir()], false).is_some();
+    let landlock = crate::jail::worker_allow_list(&[], &[std::env::temp_dir()], false).ruleset().is_some();
     Protections { namespaces, separate_uid, seccomp, landlock }
 }
 
@@ -771,7 +809,7 @@ fn spawn_confined(
         Confinement::Namespaces | Confinement::Plain if !isolation.writable.is_empty() && isolation.read_only => {
             let mut visible = isolation.visible.clone();
             visible.extend(program.parent().map(Path::to_path_buf));
-            crate::jail::landlock_ruleset(&visible, &isolation.writable, isolation.gpu)
+            crate::jail::worker_allow_list(&visible, &isolation.writable, isolation.gpu).ruleset()
         }
         _ => None,
     };
@@ -948,7 +986,7 @@ mod tests {
     #[test]
     fn landlock_opens_only_the_allow_list() {
         let work = tempfile::tempdir().unwrap();
-        let Some(ruleset) = crate::jail::landlock_ruleset(&[], &[work.path().to_path_buf()], false) else {
+        let Some(ruleset) = crate::jail::worker_allow_list(&[], &[work.path().to_path_buf()], false).ruleset() else {
             eprintln!("skipped: this kernel has no Landlock");
             return;
         };

@@ -47,8 +47,6 @@ impl Built {
 
 /// How a build in bubblewrap is confined, in words.
 const JAILED_BUILD: &str = "the student's files compiled with the worker in bubblewrap, with an allow-list view (system programs, the toolchain, the crate registry, libtorch, its own staging folder): no solution, hidden check, other submission or host file to read, no network";
-/// How a build without bubblewrap is confined, in words.
-const HIDDEN_VIEW_BUILD: &str = "the student's files compiled with the worker in a mount namespace that hides the solution, the grader, the tests, reports and other submissions (bubblewrap unavailable)";
 
 /// Why no runner could be built.
 #[derive(Debug, Clone)]
@@ -396,40 +394,43 @@ fn cargo_home() -> Option<PathBuf> {
         .filter(|p| p.join("registry").is_dir())
 }
 
-/// bubblewrap and its arguments for a worker build that sees only what it needs, from an
-/// allow-list: the system's programs and libraries (the C linker), the toolchain, the crate
-/// registry, libtorch, cargo's configuration, the wire crate (read-only), and its own staging folder
-/// and the worker target folder (writable); a private `/tmp`, no network, an empty environment.
-/// Nothing else of the host — no other checkout, no home folder, no `/etc` beyond the linker's
-/// needs — exists for it. `None` where bubblewrap cannot run (then the hiding view of
-/// [`build_view`] applies).
+/// What a worker build may see, from an allow-list: the system's programs and libraries (the C
+/// linker), the toolchain, the crate registry, libtorch, cargo's configuration, the wire crate
+/// (read-only), and its own staging folder and the worker target folder (writable). Nothing else
+/// of the host — no other checkout, no home folder, no `/etc` beyond the linker's needs — opens for
+/// it. Enforced by bubblewrap's binds ([`jailed_build`]) or, without bubblewrap, by Landlock.
+/// `None` where the toolchain or the crate registry cannot be found.
+fn build_allow_list(workspace: &Workspace, staging: &Path, target: &Path) -> Option<crate::jail::AllowList> {
+    let (sysroot, cargo_home) = (sysroot()?, cargo_home()?);
+    let mut read: Vec<PathBuf> = crate::jail::SYSTEM_PROGRAMS
+        .iter()
+        .chain(&["/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d"])
+        .map(PathBuf::from)
+        .collect();
+    read.extend([sysroot, cargo_home.join("registry"), cargo_home.join("git")]);
+    read.extend(libtorch_folders(workspace));
+    read.extend([workspace.root.join(".cargo"), wire_stage(workspace)]);
+    let write = vec![staging.to_path_buf(), target.to_path_buf()];
+    Some(crate::jail::AllowList { read, read_write: vec![PathBuf::from("/dev")], write })
+}
+
+/// bubblewrap and its arguments for a worker build with [`build_allow_list`]'s view, a private
+/// `/tmp`, no network and an empty environment. `None` where bubblewrap cannot run (then Landlock
+/// and the hiding view of [`build_view`] apply).
 fn jailed_build(workspace: &Workspace, staging: &Path, target: &Path) -> Option<(PathBuf, Vec<std::ffi::OsString>)> {
-    let bwrap = crate::jail::bwrap()?;
+    let bwrap = crate::jail::bwrap().filter(|_| crate::sandbox::bubblewrap_allowed())?;
+    let allowed = build_allow_list(workspace, staging, target)?;
     let (sysroot, cargo_home) = (sysroot()?, cargo_home()?);
     let libtorch = std::env::var_os("LIBTORCH").map(PathBuf::from);
     let mut args: Vec<std::ffi::OsString> =
         ["--unshare-all", "--die-with-parent", "--new-session", "--clearenv"].iter().map(Into::into).collect();
     // The fresh /tmp first: what is bound next may live below it (a cargo home or a checkout in /tmp).
     args.extend(["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"].iter().map(Into::into));
-    let mut bind = |flag: &str, path: &Path| {
-        args.extend([flag.into(), path.as_os_str().into(), path.as_os_str().into()]);
-    };
-    for dir in crate::jail::SYSTEM_PROGRAMS {
-        bind("--ro-bind-try", Path::new(dir));
+    for (flag, paths) in [("--ro-bind-try", &allowed.read), ("--bind", &allowed.write)] {
+        for path in paths {
+            args.extend([flag.into(), path.as_os_str().into(), path.as_os_str().into()]);
+        }
     }
-    for file in ["/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d"] {
-        bind("--ro-bind-try", Path::new(file));
-    }
-    bind("--ro-bind", &sysroot);
-    bind("--ro-bind", &cargo_home.join("registry"));
-    bind("--ro-bind-try", &cargo_home.join("git"));
-    for folder in libtorch_folders(workspace) {
-        bind("--ro-bind-try", &folder);
-    }
-    bind("--ro-bind-try", &workspace.root.join(".cargo"));
-    bind("--ro-bind", &wire_stage(workspace));
-    bind("--bind", staging);
-    bind("--bind", target);
     let path = format!("{}:/usr/bin:/bin", sysroot.join("bin").display());
     let mut set = |key: &str, value: &std::ffi::OsStr| args.extend(["--setenv".into(), key.into(), value.into()]);
     set("PATH", path.as_ref());
@@ -515,37 +516,48 @@ pub fn build(
         }
         args
     };
-    let jailed = jailed_build(workspace, &staging, &target);
-    let mut command = match &jailed {
-        Some((bwrap, args)) => {
-            let mut command = Command::new(bwrap);
-            command.args(args).args(cargo_args(release));
-            command
-        }
-        None => {
-            let mut command = Command::new(cargo());
-            command.current_dir(&workspace.root).args(cargo_args(release));
-            command
-        }
-    };
-    command.stdin(std::process::Stdio::null());
     // Builds run beside the checks of the submission before (a batch builds ahead): at the lowest
     // priority, so that they take no CPU time a running check wants and cannot make it time out.
-    // SAFETY: setpriority is async-signal-safe.
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut command, || {
-            libc::setpriority(libc::PRIO_PROCESS, 0, 19);
-            Ok(())
-        });
-    }
-    let output = if jailed.is_some() {
-        command.output()
-    } else {
-        crate::sandbox::output_isolated(command, &build_view(workspace, &staging, private))
-    }
-    .map_err(|e| BuildFailure::Tool(format!("cannot run {}: {e}; is Rust installed (https://rustup.rs)?", cargo())))?;
+    let lowest_priority = |command: &mut Command| {
+        // SAFETY: setpriority is async-signal-safe.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(command, || {
+                libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+                Ok(())
+            });
+        }
+    };
+    let cannot_run = |e: std::io::Error| {
+        BuildFailure::Tool(format!("cannot run {}: {e}; is Rust installed (https://rustup.rs)?", cargo()))
+    };
+    let (output, confinement) = match jailed_build(workspace, &staging, &target) {
+        Some((bwrap, args)) => {
+            let mut command = Command::new(bwrap);
+            command.args(args).args(cargo_args(release)).stdin(std::process::Stdio::null());
+            lowest_priority(&mut command);
+            (command.output().map_err(cannot_run)?, JAILED_BUILD.to_string())
+        }
+        None => {
+            // Without bubblewrap: its allow-list through Landlock, temporary files in the staging
+            // folder, and the hiding mount namespace where the grader may make one.
+            let tmp = staging.join("tmp");
+            std::fs::create_dir_all(&tmp).map_err(|e| tool(e.into()))?;
+            let mut allowed = build_allow_list(workspace, &staging, &target).unwrap_or_default();
+            allowed.read.extend(["/proc", "/sys"].map(PathBuf::from));
+            let make = || {
+                let mut command = Command::new(cargo());
+                command.current_dir(&workspace.root).args(cargo_args(release)).env("TMPDIR", &tmp);
+                lowest_priority(&mut command);
+                command
+            };
+            let (output, how) =
+                crate::sandbox::output_confined(make, &build_view(workspace, &staging, private), &allowed)
+                    .map_err(cannot_run)?;
+            (output, format!("the student's files compiled with the worker under {how} (bubblewrap unavailable)"))
+        }
+    };
+    let seconds = started.elapsed().as_secs_f64();
     let log = String::from_utf8_lossy(&output.stderr).into_owned();
-    let confinement = if jailed.is_some() { JAILED_BUILD } else { HIDDEN_VIEW_BUILD }.to_string();
     let built = target.join(profile_dir(release)).join(&bin_name);
     let private_build = !private.is_empty();
     let kept =
@@ -563,15 +575,10 @@ pub fn build(
     } else if private_build {
         std::fs::create_dir_all(kept.parent().expect("a folder"))
             .and_then(|()| std::fs::copy(&built, &kept))
-            .map(|_| Built {
-                binary: kept.clone(),
-                seconds: started.elapsed().as_secs_f64(),
-                confinement,
-                temporary: true,
-            })
+            .map(|_| Built { binary: kept.clone(), seconds, confinement, temporary: true })
             .map_err(|e| BuildFailure::Tool(format!("cannot keep the worker binary: {e}")))
     } else {
-        Ok(Built { binary: built, seconds: started.elapsed().as_secs_f64(), confinement, temporary: false })
+        Ok(Built { binary: built, seconds, confinement, temporary: false })
     };
     if private_build {
         let _ = std::fs::remove_dir_all(&staging);
