@@ -77,6 +77,8 @@ cat > "$config.tmp" <<TOML
 [env]
 LIBTORCH = "$libtorch"
 TOML
-if cmp -s "$config.tmp" "$config" 2>/dev/null; then rm "$config.tmp"; else mv "$config.tmp" "$config"; say "wrote $config"; fi
+# Unchanged: keep it (a rewrite would make cargo rebuild torch-sys), but newer than this script, so
+# that make does not run the set-up again before every command.
+if cmp -s "$config.tmp" "$config" 2>/dev/null; then rm "$config.tmp"; touch "$config"; else mv "$config.tmp" "$config"; say "wrote $config"; fi
 command -v cargo >/dev/null || die "cargo not found; install Rust from https://rustup.rs and re-run."
 say "ready: plain cargo build / cargo test now find libtorch $want (first build of tch takes ~3-5 minutes)"

@@ -13,7 +13,20 @@ fn error(message: String) -> Outcome {
 
 /// What the grader asks before grading: is CUDA there, which libtorch the worker links.
 fn info(context: &Context) -> Result<Outcome, Stop> {
-    let hello = context.hello()?;
+    // On a CPU the judge answers for the machine itself (the same libtorch, the same threads): a
+    // worker started only to say so would cost every grading run a second libtorch start. On a GPU
+    // the worker's own view decides (CUDA may fail only inside its sandbox).
+    let hello = if context.profile.gpu {
+        context.hello()?
+    } else {
+        wire::Hello {
+            cuda: false,
+            devices: 0,
+            cudnn: false,
+            threads: tch::get_num_threads() as i64,
+            libtorch: env!("RESNET_LAB_LIBTORCH_VERSION").to_string(),
+        }
+    };
     let details = serde_json::json!({
         "cuda": hello.cuda,
         "devices": hello.devices,
