@@ -171,3 +171,77 @@ fn shards_merged_equal_one_unsharded_concurrent_run() {
         .unwrap();
     assert_eq!(status.code(), Some(2));
 }
+
+/// A folder submission of the solution's five answer files, the He-init function's body opened by
+/// `prelude` (code that runs first when the He-init check calls it).
+fn solution_with_he_init_prelude(dir: &Path, prelude: &str) {
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    for file in ["basic_block.rs", "bottleneck.rs", "he_init.rs", "training.rs", "ablation.rs"] {
+        let mut text = std::fs::read_to_string(root().join("solution/src").join(file)).unwrap();
+        if file == "he_init.rs" {
+            let body = "-> Vec<LayerVariance> {\n";
+            assert!(text.contains(body));
+            text = text.replacen(body, &format!("{body}{prelude}\n"), 1);
+        }
+        std::fs::write(dir.join("src").join(file), text).unwrap();
+    }
+}
+
+/// Under `--jobs 2` one submission's worker cannot see, read or signal another's: for 40 s the
+/// attacker kills every process it may signal and looks for the grader's processes, run folders and staged
+/// answer files, then reports what it found; the victim, which answers only after 20 s, keeps full
+/// marks.
+#[test]
+fn a_submission_cannot_reach_another_under_jobs() {
+    if !grader::sandbox::available_protections().bubblewrap {
+        eprintln!("skipped: bubblewrap cannot run here (what this proves needs its PID namespace)");
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let submissions = work.path().join("submissions");
+    let workers = root().join("target/grader/workers");
+    let attack = format!(
+        r#"    {{
+        let me = std::process::id().to_string();
+        let exe = std::env::current_exe().unwrap_or_default();
+        let own_run = exe.ancestors().nth(2).map(|p| p.to_path_buf()).unwrap_or_default();
+        let (mut seen, mut read, started) = (0, 0, std::time::Instant::now());
+        while started.elapsed().as_secs() < 40 {{
+            let _ = std::process::Command::new("kill").args(["-9", "-1"]).status();
+            for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {{
+                let pid = entry.file_name().to_string_lossy().into_owned();
+                let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+                let numeric = pid.bytes().all(|b| b.is_ascii_digit());
+                if numeric && pid != me && String::from_utf8_lossy(&cmdline).contains("grader") {{
+                    seen += 1;
+                }}
+            }}
+            for folder in ["/tmp/resnet-lab-runs", {workers:?}] {{
+                let entries = std::fs::read_dir(folder).into_iter().flatten().flatten();
+                read += entries.filter(|e| e.path() != own_run).count();
+            }}
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }}
+        panic!("found {{seen}} grader processes and {{read}} entries of other runs");
+    }}"#
+    );
+    solution_with_he_init_prelude(&submissions.join("a_mallory"), &attack);
+    solution_with_he_init_prelude(
+        &submissions.join("b_victim"),
+        "    std::thread::sleep(std::time::Duration::from_secs(20));",
+    );
+    let out = work.path().join("out");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_grader"));
+    command.current_dir(root()).arg("batch").arg(&submissions).arg("--out").arg(&out);
+    command.args(["--quiet", "--only", "he_init", "--max-check-seconds", "90", "--jobs", "2"]);
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report = |student: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join(student).join("report.json")).unwrap()).unwrap()
+    };
+    let victim = report("b_victim");
+    assert_eq!(victim["score"], 10.0, "the victim lost points: {victim}");
+    let mallory = report("a_mallory");
+    let message = mallory["checks"][0]["message"].as_str().unwrap();
+    assert!(message.contains("found 0 grader processes and 0 entries of other runs"), "{message}");
+}

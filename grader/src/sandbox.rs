@@ -695,6 +695,9 @@ pub fn spawn_interactive(
 pub struct Protections {
     /// Namespaces (bubblewrap's, or the grader's own mount and network namespaces).
     pub namespaces: bool,
+    /// bubblewrap's namespaces, a PID namespace among them (everything a worker starts dies
+    /// with it, and it sees no other process).
+    pub bubblewrap: bool,
     /// A uid of the worker's own (the grader runs as root).
     pub separate_uid: bool,
     /// The seccomp filter.
@@ -714,7 +717,13 @@ impl Protections {
 pub fn available_protections() -> Protections {
     let strongest = strongest_confinement();
     if strongest == Confinement::Unprotected {
-        return Protections { namespaces: false, separate_uid: false, seccomp: false, landlock: false };
+        return Protections {
+            namespaces: false,
+            bubblewrap: false,
+            separate_uid: false,
+            seccomp: false,
+            landlock: false,
+        };
     }
     let starts = |setup: Setup| {
         let mut command = Command::new("true");
@@ -728,12 +737,13 @@ pub fn available_protections() -> Protections {
         MountPlan::new(&Isolation::default())
             .is_ok_and(|plan| starts(Setup { channel: 2, plan: Some(plan), ..Setup::default() }))
     };
-    let namespaces = strongest != Confinement::Plain
-        && (crate::jail::bwrap().is_some_and(|b| bubblewrap_works(&b, None)) || own_namespaces());
+    let bubblewrap =
+        strongest == Confinement::Bubblewrap && crate::jail::bwrap().is_some_and(|b| bubblewrap_works(&b, None));
+    let namespaces = strongest != Confinement::Plain && (bubblewrap || own_namespaces());
     // SAFETY: a plain syscall.
     let separate_uid = unsafe { libc::geteuid() } == 0;
     let landlock = crate::jail::worker_allow_list(&[], &[std::env::temp_dir()], false).ruleset().is_some();
-    Protections { namespaces, separate_uid, seccomp, landlock }
+    Protections { namespaces, bubblewrap, separate_uid, seccomp, landlock }
 }
 
 /// Why a worker did not start where no protection could be set up.
