@@ -2,7 +2,8 @@
 #
 #   make            set up (libtorch via PyPI on first run), then batch-grade the bundled sample submissions
 #   make test       every test of the workspace
-#   make check      grade student/ with the public checks (CRATE=solution, HIDDEN=1, PROFILE=full DATA=dir)
+#   make check      grade student/ with the public checks (CRATE=solution, HIDDEN=1, PROFILE=full DATA=dir,
+#                   ONLY="basic_block he_init.layers": those exercises or checks, reported in a folder of their own)
 #   make submit     write submission.zip (STUDENT_ID=jdoe, FORCE=1 to overwrite)
 #   make batch      grade a folder of submissions (SUBMISSIONS=dir OUT=dir, SHARD=K/N)
 #   make student    regenerate student/ from solution/ (never edit student/ by hand)
@@ -20,9 +21,13 @@ CRATE   ?= student
 PROFILE ?= smoke
 DATA    ?=
 HIDDEN  ?=
-OUT     ?= target/grader/$(notdir $(abspath $(CRATE)))
+ONLY    ?=
+empty :=
+space := $(empty) $(empty)
+# A run of some checks only (ONLY=...) reports into a folder of its own: the full report stays.
+OUT     ?= target/grader/$(notdir $(abspath $(CRATE)))$(if $(strip $(ONLY)),/only-$(subst $(space),+,$(strip $(ONLY))))
 GRADER   = $(CARGO) run --quiet -p resnet-lab-grader --
-CHECK_FLAGS = --crate $(CRATE) --profile $(PROFILE) --out $(OUT) $(if $(DATA),--data $(DATA)) $(if $(HIDDEN),--hidden)
+CHECK_FLAGS = --crate $(CRATE) --profile $(PROFILE) --out $(OUT) $(if $(DATA),--data $(DATA)) $(if $(HIDDEN),--hidden) $(foreach check,$(ONLY),--only $(check))
 
 SUBMISSIONS ?= target/demo/submissions
 BATCH_OUT   ?= target/demo/graded
