@@ -131,6 +131,8 @@ fn the_handout_builds_and_grades_the_stubs_with_public_checks() {
         .args([
             "run",
             "--offline",
+            // The handout's lockfile matches its manifests.
+            "--locked",
             "-q",
             "-p",
             "resnet-lab-grader",

@@ -75,17 +75,28 @@ fn root_manifest(root: &Path) -> Result<String> {
     let members = toml_edit::Array::from_iter(["student", "grader", "grader/judge", "grader/wire", "grader/worker"]);
     doc["workspace"]["members"] = toml_edit::value(members.clone());
     doc["workspace"]["default-members"] = toml_edit::value(members);
-    let version = doc["workspace"]["package"]["version"].as_str().unwrap_or("0.1.0").to_string();
-    doc["workspace"]["package"]["version"] = toml_edit::value(format!("{version}-handout"));
+    doc["workspace"]["package"]["version"] = toml_edit::value(handout_version(&doc));
     Ok(doc.to_string())
+}
+
+/// The handout's packages' version: the workspace's, suffixed `-handout`.
+fn handout_version(workspace_manifest: &toml_edit::DocumentMut) -> String {
+    let version = workspace_manifest["workspace"]["package"]["version"].as_str().unwrap_or("0.1.0");
+    format!("{version}-handout")
 }
 
 /// Packages of the instructor's workspace that the handout does not have.
 const INSTRUCTOR_PACKAGES: [&str; 2] = ["resnet-lab-solution", "resnet-lab-bench"];
 
-/// The workspace's lockfile without the instructor-only packages (same versions for everything
-/// else, so the handout builds offline and reproducibly).
-fn pruned_lockfile(root: &Path) -> Result<String> {
+/// Dependencies the handout's manifests swap (their `# HANDOUT:` lines): the judge measures with the
+/// student's own crate where the instructor's measures with the solution.
+const HANDOUT_SWAPS: [(&str, &str); 1] = [("resnet-lab-solution", "resnet-lab-student")];
+
+/// The workspace's lockfile for the handout: without the instructor-only packages (same versions
+/// for everything else, so the handout builds offline and reproducibly), with the dependencies its
+/// manifests swap, and with the handout's version on the workspace's own packages (those without a
+/// `source`), so that it matches the handout's manifests and `cargo build --locked` works there.
+fn pruned_lockfile(root: &Path, version: &str) -> Result<String> {
     let mut doc: toml_edit::DocumentMut =
         std::fs::read_to_string(root.join("Cargo.lock")).context("cannot read Cargo.lock")?.parse()?;
     if let Some(packages) = doc.get_mut("package").and_then(toml_edit::Item::as_array_of_tables_mut) {
@@ -93,7 +104,18 @@ fn pruned_lockfile(root: &Path) -> Result<String> {
             !p.get("name").and_then(toml_edit::Item::as_str).is_some_and(|n| INSTRUCTOR_PACKAGES.contains(&n))
         });
         for package in packages.iter_mut() {
+            if package.get("source").is_none() {
+                package["version"] = toml_edit::value(version);
+            }
             if let Some(deps) = package.get_mut("dependencies").and_then(toml_edit::Item::as_array_mut) {
+                for dep in deps.iter_mut() {
+                    let swap = dep.as_str().and_then(|n| HANDOUT_SWAPS.iter().find(|(from, _)| n == *from));
+                    if let Some((_, to)) = swap {
+                        let decor = dep.decor().clone();
+                        *dep = toml_edit::Value::from(*to);
+                        *dep.decor_mut() = decor;
+                    }
+                }
                 deps.retain(|d| {
                     !d.as_str()
                         .is_some_and(|n| INSTRUCTOR_PACKAGES.iter().any(|i| n == *i || n.starts_with(&format!("{i} "))))
@@ -118,7 +140,8 @@ pub fn write(root: &Path, dest: &Path) -> Result<Vec<PathBuf>> {
         Ok(())
     };
     put("Cargo.toml", root_manifest(root)?.as_bytes())?;
-    put("Cargo.lock", pruned_lockfile(root)?.as_bytes())?;
+    let manifest: toml_edit::DocumentMut = std::fs::read_to_string(root.join("Cargo.toml"))?.parse()?;
+    put("Cargo.lock", pruned_lockfile(root, &handout_version(&manifest))?.as_bytes())?;
     for (from, to) in [
         ("packaging/handout/Makefile", "Makefile"),
         ("packaging/handout/README.md", "README.md"),

@@ -70,7 +70,8 @@ pub fn render(report: &Report, report_path: &std::path::Path, color: bool) -> St
     let verdict = match (report.all_passed(), report.hidden_checks_included) {
         (true, true) => "All checks passed.".to_string(),
         (true, false) => {
-            format!("All {passed} public checks passed. Hidden checks were not run: your grade also depends on them.")
+            let checks = if passed == 1 { "public check" } else { "public checks" };
+            format!("All {passed} {checks} passed. Hidden checks were not run: your grade also depends on them.")
         }
         (false, _) => format!("{passed} of {} checks passed.", report.checks.len()),
     };
