@@ -106,6 +106,12 @@ pub fn run_uid(run: &Path) -> u32 {
 /// The system's programs and libraries (what builds and workers alike see read-only, where they exist).
 pub const SYSTEM_PROGRAMS: [&str; 6] = ["/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin"];
 
+/// What every worker sees read-only of the system, bubblewrap's view or Landlock's: its programs
+/// and libraries, its configuration and `/opt` (where GPU machines keep their torch).
+fn worker_system_folders() -> impl Iterator<Item = PathBuf> {
+    SYSTEM_PROGRAMS.iter().chain(&["/etc", "/opt"]).map(PathBuf::from)
+}
+
 /// What the worker needs of a GPU: NVIDIA's device nodes, its driver's `/proc` entry, `/sys` (read
 /// only, for the PCI topology) and, with MPS, its pipe folder.
 fn gpu_paths() -> (Vec<PathBuf>, Vec<PathBuf>) {
@@ -170,7 +176,7 @@ impl AllowList {
 /// host opens for it: no other folder of the run, no home, no report.
 pub fn worker_allow_list(visible: &[PathBuf], writable: &[PathBuf], gpu: bool) -> AllowList {
     let mut list = AllowList {
-        read: SYSTEM_PROGRAMS.iter().chain(&["/etc", "/opt", "/sys"]).map(PathBuf::from).collect(),
+        read: worker_system_folders().chain([PathBuf::from("/sys")]).collect(),
         read_write: vec![PathBuf::from("/dev")],
         write: writable.to_vec(),
     };
@@ -232,9 +238,8 @@ pub fn bwrap_args(
     let mut bind = |flag: &str, path: &Path| {
         args.extend([flag.to_string(), path.display().to_string(), path.display().to_string()]);
     };
-    // Workers also see the system's configuration and /opt (where GPU machines keep their torch).
-    for dir in SYSTEM_PROGRAMS.iter().chain(&["/etc", "/opt"]).map(Path::new).filter(|p| p.exists()) {
-        bind("--ro-bind", dir);
+    for dir in worker_system_folders().filter(|p| p.exists()) {
+        bind("--ro-bind", &dir);
     }
     args.extend(["--proc", "/proc", "--dev", "/dev"].map(String::from));
     for dir in ["/tmp", "/dev/shm"] {

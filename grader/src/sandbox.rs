@@ -222,8 +222,9 @@ pub fn output_confined(
     isolation: &Isolation,
     allow: &crate::jail::AllowList,
 ) -> std::io::Result<(std::process::Output, String)> {
+    let strongest = strongest_confinement();
     let run = |plan: Option<MountPlan>| {
-        let landlock = allow.ruleset();
+        let landlock = allow.ruleset().filter(|_| strongest != Confinement::Unprotected);
         let applied = landlock.is_some();
         let mut command = make();
         command.stdin(Stdio::null());
@@ -236,36 +237,29 @@ pub fn output_confined(
         prepare(&mut command, setup);
         command.output().map(|output| (output, applied))
     };
-    let strongest = strongest_confinement();
-    if strongest == Confinement::Plain || strongest == Confinement::Unprotected {
-        let landlock = strongest == Confinement::Plain;
-        let (output, applied) = if landlock { run(None)? } else { (make().stdin(Stdio::null()).output()?, false) };
-        return Ok((output, describe_build(false, applied)));
-    }
-    let (output, namespace, landlock) = match run(Some(MountPlan::new(isolation)?)) {
-        Err(e) if namespaces_refused(&e) => run(None).map(|(output, landlock)| (output, false, landlock))?,
-        other => other.map(|(output, landlock)| (output, true, landlock))?,
+    let in_namespace = matches!(strongest, Confinement::Bubblewrap | Confinement::Namespaces)
+        .then(|| MountPlan::new(isolation).and_then(|plan| run(Some(plan))));
+    let (output, namespace, landlock) = match in_namespace {
+        Some(Ok((output, landlock))) => (output, true, landlock),
+        Some(Err(e)) if !namespaces_refused(&e) => return Err(e),
+        _ => run(None).map(|(output, landlock)| (output, false, landlock))?,
     };
     Ok((output, describe_build(namespace, landlock)))
 }
 
 /// How a build outside bubblewrap was confined, in words.
 fn describe_build(namespace: bool, landlock: bool) -> String {
-    let how = match (namespace, landlock) {
-        (true, true) => {
-            "a mount namespace that hides the solution, the grader, the tests, reports and other submissions, and Landlock's allow-list (system programs, the toolchain, the crate registry, libtorch, its own staging folder)"
-        }
-        (false, true) => {
-            "Landlock's allow-list (system programs, the toolchain, the crate registry, libtorch, its own staging folder)"
-        }
-        (true, false) => {
-            "a mount namespace that hides the solution, the grader, the tests, reports and other submissions"
-        }
-        (false, false) => {
-            "nothing: no bubblewrap, no namespaces and no Landlock here, so it could read the whole file system"
-        }
-    };
-    how.to_string()
+    const HIDING: &str =
+        "a mount namespace that hides the solution, the grader, the tests, reports and other submissions";
+    const ALLOW_LIST: &str =
+        "Landlock's allow-list (system programs, the toolchain, the crate registry, libtorch, its own staging folder)";
+    let applied: Vec<&str> =
+        [namespace.then_some(HIDING), landlock.then_some(ALLOW_LIST)].into_iter().flatten().collect();
+    if applied.is_empty() {
+        "nothing: no bubblewrap, no namespaces and no Landlock here, so it could read the whole file system".into()
+    } else {
+        applied.join(", and ")
+    }
 }
 
 /// How the child process ended.

@@ -573,9 +573,10 @@ pub fn build(
             )))
         }
     } else if private_build {
+        // Moved, not copied: what the build left in the shared target folder goes below anyway.
         std::fs::create_dir_all(kept.parent().expect("a folder"))
-            .and_then(|()| std::fs::copy(&built, &kept))
-            .map(|_| Built { binary: kept.clone(), seconds, confinement, temporary: true })
+            .and_then(|()| std::fs::rename(&built, &kept))
+            .map(|()| Built { binary: kept.clone(), seconds, confinement, temporary: true })
             .map_err(|e| BuildFailure::Tool(format!("cannot keep the worker binary: {e}")))
     } else {
         Ok(Built { binary: built, seconds, confinement, temporary: false })
