@@ -3,7 +3,9 @@
 #   make            set up (libtorch via PyPI on first run), then batch-grade the bundled sample submissions
 #   make test       every test of the workspace
 #   make check      grade student/ with the public checks (CRATE=solution, HIDDEN=1, PROFILE=full DATA=dir,
-#                   ONLY="basic_block he_init.layers": those exercises or checks, reported in a folder of their own)
+#                   ONLY="basic_block he_init.layers": those exercises or checks, reported in a folder of their own;
+#                   failed checks end it normally, STRICT=1 keeps the exit code: 1 some failed, 2 could not grade)
+#   make watch      check, then re-check an exercise each time its file is saved (CRATE=..., Ctrl-C stops)
 #   make submit     write submission.zip (STUDENT_ID=jdoe, FORCE=1 to overwrite)
 #   make batch      grade a folder of submissions (SUBMISSIONS=dir OUT=dir, SHARD=K/N)
 #   make student    regenerate student/ from solution/ (never edit student/ by hand)
@@ -22,6 +24,7 @@ PROFILE ?= smoke
 DATA    ?=
 HIDDEN  ?=
 ONLY    ?=
+STRICT  ?=
 empty :=
 space := $(empty) $(empty)
 # A run of some checks only (ONLY=...) reports into a folder of its own: the full report stays.
@@ -35,7 +38,7 @@ SHARD       ?=
 # The full profile when a GPU and CIFAR-10 (DATA=dir) are both here, else the CPU smoke profile.
 DEMO_PROFILE = $(if $(and $(DATA),$(shell command -v nvidia-smi 2>/dev/null)),full,smoke)
 
-.PHONY: all demo setup test check submit batch student lint gpu-check bench bench-throughput handout autograder clean-grader demo-degradation demo-landscape pages-check
+.PHONY: all demo setup test check watch submit batch student lint gpu-check bench bench-throughput handout autograder clean-grader demo-degradation demo-landscape pages-check
 
 all: demo
 
@@ -64,8 +67,12 @@ setup: .cargo/config.toml
 test: setup
 	$(CARGO) test --workspace
 
+# Exit code 1 (some check did not pass) would make make print "Error 1", which reads as a crash.
 check: setup
-	@$(GRADER) check $(CHECK_FLAGS)
+	@$(GRADER) check $(CHECK_FLAGS) || { code=$$?; [ $$code -eq 1 ] && [ -z "$(STRICT)" ] || exit $$code; }
+
+watch: setup
+	@$(GRADER) check --crate $(CRATE) --profile $(PROFILE) --watch $(if $(HIDDEN),--hidden) $(foreach check,$(ONLY),--only $(check))
 
 submit: setup
 	@$(GRADER) submit $(if $(STUDENT_ID),--student-id $(STUDENT_ID)) $(if $(FORCE),--force)

@@ -61,10 +61,13 @@ PY
         || die "pip could not install torch==$want. Check your network or proxy, or set LIBTORCH to a libtorch $want directory."
       ;;
   esac
-  # safetensors and numpy serve the PyTorch parity test and bench/pytorch_baseline.py.
-  .venv/bin/python -c 'import safetensors, numpy' 2>/dev/null \
-    || .venv/bin/pip install --disable-pip-version-check -q safetensors numpy \
-    || die "pip could not install safetensors and numpy into ./.venv."
+  # The instructor's workspace (it has bench/): its PyTorch parity test and
+  # bench/pytorch_baseline.py read safetensors with numpy.
+  if [ -d bench ]; then
+    .venv/bin/python -c 'import safetensors, numpy' 2>/dev/null \
+      || .venv/bin/pip install --disable-pip-version-check -q safetensors numpy \
+      || die "pip could not install safetensors and numpy into ./.venv."
+  fi
   libtorch=$(.venv/bin/python -c 'import torch, os; print(os.path.dirname(torch.__file__))') \
     || die "./.venv/bin/python cannot import torch; delete ./.venv and re-run make setup."
   check_libtorch "$libtorch"

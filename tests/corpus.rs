@@ -98,8 +98,12 @@ fn group_of(case: &Case) -> String {
 
 /// Whether this machine lets the grader create namespaces for check processes.
 fn namespaces_available() -> bool {
-    let limits =
-        grader::sandbox::Limits { time: std::time::Duration::from_secs(10), memory_bytes: None, processes: 64 };
+    let limits = grader::sandbox::Limits {
+        time: std::time::Duration::from_secs(10),
+        clock: grader::sandbox::Clock::Wall,
+        memory_bytes: None,
+        processes: 64,
+    };
     let isolation = grader::sandbox::Isolation::default();
     grader::sandbox::run_child(Path::new("/bin/true"), &[], Path::new("/"), &[], limits, Some(&isolation))
         .map(|run| run.isolated)

@@ -34,3 +34,38 @@ fn untouched_stubs_score_zero_with_every_exercise_not_implemented() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(!stdout.contains("All checks passed"), "{stdout}");
 }
+
+#[test]
+fn submit_reuses_the_last_check_while_the_answer_files_are_unchanged_and_says_why_it_runs_them_otherwise() {
+    // Where a student runs make: `make check` writes target/grader/report.json there.
+    let here = tempfile::tempdir().unwrap();
+    let student = root().join("student");
+    let grader = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_grader"))
+            .current_dir(here.path())
+            .args(args)
+            .args(["--quiet", "--crate"])
+            .arg(&student)
+            .output()
+            .unwrap();
+        (String::from_utf8_lossy(&output.stdout).to_string(), String::from_utf8_lossy(&output.stderr).to_string())
+    };
+    let (_, stderr) = grader(&["check", "--out", "target/grader"]);
+    let report = here.path().join("target/grader/report.json");
+    assert!(report.is_file(), "{stderr}");
+
+    let (stdout, stderr) = grader(&["submit", "--student-id", "s1"]);
+    assert!(stdout.contains("unchanged since the public checks of target/grader/report.json"), "{stdout}{stderr}");
+    assert!(!here.path().join("target/grader/submit").exists(), "the checks ran again");
+    let zip = zip::ZipArchive::new(std::fs::File::open(here.path().join("submission.zip")).unwrap());
+    let manifest: Value = serde_json::from_reader(zip.unwrap().by_name("manifest.json").unwrap()).unwrap();
+    assert_eq!(manifest["public_checks"]["max_score"], serde_json::json!(31.0), "{manifest}");
+
+    // Answer files other than those the report was made from: the checks run again, and it says so.
+    let mut text: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    text["metadata"]["sources_sha256"] = "0".repeat(64).into();
+    std::fs::write(&report, text.to_string()).unwrap();
+    let (stdout, stderr) = grader(&["submit", "--student-id", "s1", "--force"]);
+    assert!(stdout.contains("they changed since your last full `make check`"), "{stdout}{stderr}");
+    assert!(here.path().join("target/grader/submit/report.json").is_file(), "{stderr}");
+}

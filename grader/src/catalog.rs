@@ -4,6 +4,7 @@
 //! table; table order is report order. Adding a check is adding a row here and a function in
 //! `grader/runner/src/checks/`. A check's score is `points ×` the fraction its function returns.
 
+use crate::sandbox::Clock;
 use serde::Serialize;
 
 /// The five exercises, in notebook order.
@@ -43,9 +44,41 @@ impl Exercise {
             Self::BasicBlock => "BasicBlock",
             Self::Bottleneck => "BottleneckBlock",
             Self::HeInit => "He-init variance check",
-            Self::Training => "Train ResNet-18 (> 75%)",
+            Self::Training => "Train ResNet-18 (> 75% on CIFAR-10)",
             Self::Ablation => "BatchNorm / dropout ablation",
         }
+    }
+
+    /// Its title where `profile` grades it: the training target of that profile beside the
+    /// graded one ("Train ResNet-18 (> 60% here, > 75% graded)").
+    pub fn title_in(self, profile: crate::profile::ProfileName) -> String {
+        let (here, graded) =
+            (profile.settings().accuracy_threshold, crate::profile::ProfileName::Full.settings().accuracy_threshold);
+        match self {
+            Self::Training if here != graded => format!("Train ResNet-18 (> {here:.0}% here, > {graded:.0}% graded)"),
+            _ => self.title().to_string(),
+        }
+    }
+
+    /// What the exercise builds, in a sentence: "your BasicBlock".
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::BasicBlock => "your BasicBlock",
+            Self::Bottleneck => "your BottleneckBlock",
+            Self::HeInit => "your He-init variance check",
+            Self::Training => "your training function",
+            Self::Ablation => "your ablation",
+        }
+    }
+
+    /// Its number in the notebook (1–5), as the stubs' `todo!("Exercise N — …")` say it.
+    pub fn number(self) -> usize {
+        Self::ALL.iter().position(|e| *e == self).expect("in ALL") + 1
+    }
+
+    /// The exercise whose stub a `todo!()` message names ("… (Exercise 1 — BasicBlock …").
+    pub fn named_by_todo(message: &str) -> Option<Exercise> {
+        Self::ALL.into_iter().find(|e| message.contains(&format!("Exercise {} —", e.number())))
     }
 
     /// The answer file a student edits for this exercise, relative to the crate.
@@ -91,8 +124,8 @@ pub struct Check {
     pub points: f64,
     /// Public or hidden.
     pub visibility: Visibility,
-    /// Wall-clock limit in seconds for the smoke (CPU) profile and the full (GPU) profile.
-    pub limit_s: [u64; 2],
+    /// Its time limit.
+    pub limit: TimeLimit,
     /// Checks that need another check's artifacts (trained weights) run after it, and only if its
     /// code returned normally.
     pub after: Option<&'static str>,
@@ -105,10 +138,20 @@ pub struct Check {
     pub hint: &'static str,
 }
 
-const BLOCK: [u64; 2] = [60, 60];
-const TRAIN: [u64; 2] = [180, 300];
-const MEASURE: [u64; 2] = [60, 60];
-const ABLATION: [u64; 2] = [300, 600];
+/// A check's time limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeLimit {
+    /// Seconds in the smoke (CPU) profile and the full (GPU) profile.
+    pub seconds: [u64; 2],
+    /// How they are measured: training is CPU-bound and measured in CPU time, so that a busy
+    /// machine cannot make a correct submission time out; quick checks on the wall clock.
+    pub clock: Clock,
+}
+
+const BLOCK: TimeLimit = TimeLimit { seconds: [60, 60], clock: Clock::Wall };
+const TRAIN: TimeLimit = TimeLimit { seconds: [180, 300], clock: Clock::Cpu };
+const MEASURE: TimeLimit = TimeLimit { seconds: [60, 60], clock: Clock::Wall };
+const ABLATION: TimeLimit = TimeLimit { seconds: [300, 600], clock: Clock::Cpu };
 
 /// Builds a row with the defaults most rows share.
 const fn check(
@@ -117,10 +160,10 @@ const fn check(
     title: &'static str,
     points: f64,
     visibility: Visibility,
-    limit_s: [u64; 2],
+    limit: TimeLimit,
     hint: &'static str,
 ) -> Check {
-    Check { id, exercise, title, points, visibility, limit_s, after: None, reported_by: None, test_split: false, hint }
+    Check { id, exercise, title, points, visibility, limit, after: None, reported_by: None, test_split: false, hint }
 }
 
 use Exercise::*;
@@ -146,6 +189,15 @@ pub const CHECKS: &[Check] = &[
         BLOCK,
         "the stride goes on conv1; apply `downsample` to the identity",
     ),
+    check(
+        "basic_block.outputs",
+        BasicBlock,
+        "right outputs on fixed weights, in training and evaluation mode",
+        3.0,
+        Public,
+        BLOCK,
+        "relu(bn1(conv1(x))) → bn2(conv2(·)) → + identity (or downsample(x)) → relu; pass `train` to every BatchNorm",
+    ),
     // BEGIN HIDDEN
     check(
         "basic_block.parameters",
@@ -161,8 +213,8 @@ pub const CHECKS: &[Check] = &[
     check(
         "basic_block.numerics",
         BasicBlock,
-        "same output as the reference block on shared weights (train and eval)",
-        5.0,
+        "same output as the reference block on random weights (train and eval)",
+        2.0,
         Hidden,
         BLOCK,
         "relu(bn1(conv1(x))) → bn2(conv2(·)) → + identity → relu",
@@ -219,6 +271,15 @@ pub const CHECKS: &[Check] = &[
         BLOCK,
         "the stride goes on the 3×3 conv2; apply `downsample` to the identity",
     ),
+    check(
+        "bottleneck.outputs",
+        Bottleneck,
+        "right outputs on fixed weights, in training and evaluation mode",
+        3.0,
+        Public,
+        BLOCK,
+        "relu(bn1(conv1)) → relu(bn2(conv2)) → bn3(conv3) → + identity → relu; stride on conv2",
+    ),
     // BEGIN HIDDEN
     check(
         "bottleneck.parameters",
@@ -234,8 +295,8 @@ pub const CHECKS: &[Check] = &[
     check(
         "bottleneck.numerics",
         Bottleneck,
-        "same output as the reference block on shared weights (train and eval)",
-        5.0,
+        "same output as the reference block on random weights (train and eval)",
+        2.0,
         Hidden,
         BLOCK,
         "relu(bn1(conv1)) → relu(bn2(conv2)) → bn3(conv3) → + identity → relu; stride on conv2",
@@ -420,7 +481,7 @@ mod tests {
         }
         for c in CHECKS {
             assert!(!c.hint.is_empty() && !c.title.is_empty() && c.points > 0.0, "{}", c.id);
-            assert!(c.limit_s.iter().all(|&s| s > 0), "{}", c.id);
+            assert!(c.limit.seconds.iter().all(|&s| s > 0), "{}", c.id);
         }
     }
     // END HIDDEN

@@ -3,10 +3,13 @@
 //! into scores and a [`Report`].
 
 use crate::catalog::{self, Check, Exercise};
+use crate::pace::{Load, Pace};
 use crate::profile::ProfileName;
 use crate::protocol::{ChildStatus, Message, Outcome, RunRequest, WorkerLaunch};
-use crate::report::{BuildInfo, CheckResult, Metadata, Report, SCHEMA_VERSION, Status, round2, visibility_name};
-use crate::sandbox::{self, ChildRun, Exit, Limits};
+use crate::report::{
+    BuildInfo, CheckResult, Metadata, Report, SCHEMA_VERSION, Status, TimeLimitUsed, round2, visibility_name,
+};
+use crate::sandbox::{self, ChildRun, Clock, Exit, Limits};
 use crate::worker_build::{self, BuildFailure, Built, Workspace};
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
@@ -57,6 +60,8 @@ pub struct GradeOptions {
     /// [`sandbox::NO_PROTECTION`]): for submissions the instructor trusts, and for `grader check`
     /// on a student's own crate.
     pub trusted: bool,
+    /// Shared by the gradings of one process, so that a retry can run alone (see [`crate::pace`]).
+    pub pace: Pace,
 }
 
 /// The checks to run, in catalog order: the selection plus everything it depends on. `only` names
@@ -129,6 +134,15 @@ pub fn explain_missing_result(run: &ChildRun, limits: &Limits) -> (Status, Strin
         return (Status::Error, format!("ran out of memory ({memory} limit)"));
     }
     match run.exit {
+        Exit::TimedOut if limits.clock == Clock::Cpu => (
+            Status::Timeout,
+            format!(
+                "did not finish within {} s on the wall clock ({}× its limit of {} s of computation): waiting or sleeping, or a machine far too busy?",
+                limits.wall().as_secs(),
+                crate::sandbox::BUSY_MACHINE_FACTOR,
+                limits.time.as_secs()
+            ),
+        ),
         Exit::TimedOut => (
             Status::Timeout,
             format!(
@@ -154,7 +168,22 @@ pub fn explain_missing_result(run: &ChildRun, limits: &Limits) -> (Status, Strin
             Status::Error,
             format!("wrote a file larger than the {} MiB a check may write", crate::jail::FILE_BYTES >> 20),
         ),
-        Exit::Signal(libc::SIGXCPU) => (Status::Error, "used more CPU time than the check's limit allows".into()),
+        Exit::Signal(libc::SIGXCPU) if limits.clock == Clock::Cpu => (
+            Status::Timeout,
+            format!(
+                "used up its {} s of computation ({} CPU seconds: the limit on each of {} cores; CPU time, so a busy machine does not count against it): an endless loop, or far too much work for this profile?",
+                limits.time.as_secs(),
+                limits.cpu_seconds(),
+                crate::sandbox::cores()
+            ),
+        ),
+        Exit::Signal(libc::SIGXCPU) => (
+            Status::Timeout,
+            format!(
+                "used more than its {} CPU seconds (the limit on every core): an endless loop?",
+                limits.cpu_seconds()
+            ),
+        ),
         Exit::Signal(signal) => (Status::Error, format!("was killed by signal {signal}")),
         Exit::Code(0) => (
             Status::Error,
@@ -179,11 +208,16 @@ fn result_for(
     duration: f64,
     details: serde_json::Value,
 ) -> CheckResult {
-    let hint = (status != Status::Passed).then(|| check.hint.to_string());
-    let message = if status == Status::NotImplemented {
-        format!("{message}: open {} and replace the todo!()", check.exercise.file())
-    } else {
-        message
+    let mut hint = (status != Status::Passed).then(|| check.hint.to_string());
+    let message = match (status, Exercise::named_by_todo(&message)) {
+        // A check that runs another exercise's code first (training runs the student's blocks)
+        // sends the student to that exercise's file; this check's hint would not help yet.
+        (Status::NotImplemented, Some(first)) if first != check.exercise => {
+            hint = None;
+            format!("{message}: this check runs {} first; open {} and replace its todo!()", first.noun(), first.file())
+        }
+        (Status::NotImplemented, _) => format!("{message}: open {} and replace the todo!()", check.exercise.file()),
+        _ => message,
     };
     CheckResult {
         id: check.id.to_string(),
@@ -197,6 +231,7 @@ fn result_for(
         visibility: visibility_name(check.visibility).to_string(),
         duration_s: round2(duration),
         details,
+        limit: None,
     }
 }
 
@@ -206,6 +241,7 @@ fn from_outcome(check: &Check, outcome: &Outcome, duration: f64) -> CheckResult 
         ChildStatus::Completed => (Status::Failed, outcome.score),
         ChildStatus::NotImplemented => (Status::NotImplemented, 0.0),
         ChildStatus::Error => (Status::Error, 0.0),
+        ChildStatus::Timeout => (Status::Timeout, 0.0),
     };
     result_for(check, status, fraction, outcome.message.clone(), duration, outcome.details.clone())
 }
@@ -277,13 +313,14 @@ impl Session<'_> {
 
     /// The limits of `check` in this run's profile.
     fn limits_of(&self, check: &Check) -> Limits {
-        let limit = check.limit_s[self.options.profile.limit_index()];
-        self.limits(self.options.max_check_seconds.map_or(limit, |cap| limit.min(cap)))
+        let limit = check.limit.seconds[self.options.profile.limit_index()];
+        self.limits(self.options.max_check_seconds.map_or(limit, |cap| limit.min(cap)), check.limit.clock)
     }
 
-    fn limits(&self, seconds: u64) -> Limits {
+    fn limits(&self, seconds: u64, clock: Clock) -> Limits {
         Limits {
             time: Duration::from_secs(seconds),
+            clock,
             memory_bytes: self.options.profile.settings().memory_limit_bytes,
             processes: 4096,
         }
@@ -305,29 +342,63 @@ impl Session<'_> {
         Ok(run)
     }
 
-    /// Runs `check` and returns the results of it and of the checks it reports for.
+    /// Runs `check` and returns the results of it and of the checks it reports for. A check that
+    /// timed out on the wall clock while the machine was busy runs once more alone (see
+    /// [`crate::pace`]); the second run's results are final.
     fn run(&self, check: &'static Check) -> Result<Vec<CheckResult>> {
         let limits = self.limits_of(check);
-        let run = self.spawn(check.id, &[], limits)?;
+        let run = {
+            let _beside_others = self.options.pace.beside_others();
+            self.spawn(check.id, &[], limits)?
+        };
+        let busy = Load::now().filter(|load| run.exit == Exit::TimedOut && load.busy());
+        let Some(load) = busy else { return Ok(self.results_of(check, &run, limits, None)) };
+        let first = run.duration.as_secs_f64();
+        let run = {
+            let _alone = self.options.pace.alone();
+            self.spawn(check.id, &[], limits)?
+        };
+        let why = format!(
+            "its first run timed out after {first:.0} s while the machine was busy ({load}), so it ran once more with no other check beside it"
+        );
+        Ok(self.results_of(check, &run, limits, Some(why)))
+    }
+
+    /// The results of `check`'s process `run` (and of the checks it reports for), with the limit it
+    /// ran under and why it ran again, if it did.
+    fn results_of(
+        &self,
+        check: &'static Check,
+        run: &ChildRun,
+        limits: Limits,
+        retried: Option<String>,
+    ) -> Vec<CheckResult> {
         let duration = run.duration.as_secs_f64();
         let mut covered: Vec<&'static Check> = vec![check];
         covered.extend(self.planned.iter().copied().filter(|c| c.reported_by == Some(check.id)));
         let by_id: HashMap<&str, &Outcome> = run.messages.iter().map(|m| (m.check.as_str(), &m.outcome)).collect();
-        let results = covered
+        covered
             .into_iter()
             .map(|c| {
                 let own_duration = if c.id == check.id { duration } else { 0.0 };
-                match by_id.get(c.id).or_else(|| by_id.get(check.id).filter(|o| o.status != ChildStatus::Completed)) {
+                let mut result = match by_id
+                    .get(c.id)
+                    .or_else(|| by_id.get(check.id).filter(|o| o.status != ChildStatus::Completed))
+                {
                     Some(outcome) => reported(c, outcome, own_duration, run.forged),
                     None => {
-                        let (status, message) = explain_missing_result(&run, &limits);
+                        let (status, message) = explain_missing_result(run, &limits);
                         let details = serde_json::json!({"stderr_tail": last_lines(&run.stderr, 20), "stdout_tail": last_lines(&run.stdout, 5)});
                         result_for(c, status, 0.0, message, own_duration, details)
                     }
+                };
+                if let Some(why) = &retried {
+                    result.message.push_str(&format!(" ({why})"));
                 }
+                result.limit = Some(TimeLimitUsed::of(&limits, retried.clone()));
+                result
             })
-            .collect();
-        Ok(results)
+            .collect()
     }
 }
 
@@ -341,9 +412,16 @@ impl Session<'_> {
         if rest.is_empty() {
             return self.run(first);
         }
-        let limits = group.iter().map(|c| self.limits_of(c)).max_by_key(|l| l.time).expect("a group is not empty");
+        let limits = group
+            .iter()
+            .map(|c| self.limits_of(c))
+            .max_by_key(|l| (l.time, l.clock == Clock::Cpu))
+            .expect("a group is not empty");
         let then: Vec<&str> = rest.iter().map(|c| c.id).collect();
-        let run = self.spawn(first.id, &then, limits)?;
+        let run = {
+            let _beside_others = self.options.pace.beside_others();
+            self.spawn(first.id, &then, limits)?
+        };
         let by_id: HashMap<&str, &Message> = run.messages.iter().map(|m| (m.check.as_str(), m)).collect();
         let mut results = Vec::new();
         // Each check's own seconds; the process's start and exit count for the first.
@@ -353,13 +431,38 @@ impl Session<'_> {
         for check in group {
             let Some(message) = by_id.get(check.id) else { break };
             let elapsed = message.elapsed_s.unwrap_or(total);
-            results.push(reported(check, &message.outcome, (elapsed - previous).max(0.0), run.forged));
+            let mut result = reported(check, &message.outcome, (elapsed - previous).max(0.0), run.forged);
+            result.limit = Some(TimeLimitUsed::of(&self.limits_of(check), None));
+            results.push(result);
             previous = elapsed;
         }
         for check in &group[results.len()..] {
             results.extend(self.run(check)?);
         }
         Ok(results)
+    }
+}
+
+/// On a terminal, a line that says which checks are running and for how long, until dropped (the
+/// training and ablation checks take minutes; without it nothing moves meanwhile).
+fn running(group: &[&'static Check]) -> Option<Running> {
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return None;
+    }
+    let ids: Vec<&str> = group.iter().map(|c| c.id).collect();
+    let spinner = indicatif::ProgressBar::new_spinner()
+        .with_style(indicatif::ProgressStyle::with_template("  {spinner} {msg} {elapsed}").ok()?)
+        .with_message(format!("running {}", ids.join(", ")));
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    Some(Running(spinner))
+}
+
+/// The running line of [`running`]; cleared when dropped.
+struct Running(indicatif::ProgressBar);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
     }
 }
 
@@ -404,7 +507,7 @@ fn runner_info(session: &Session<'_>) -> Result<serde_json::Value> {
 }
 
 fn runner_info_once(session: &Session<'_>) -> Result<serde_json::Value> {
-    let run = session.spawn(INFO_CHECK, &[], session.limits(120))?;
+    let run = session.spawn(INFO_CHECK, &[], session.limits(120, Clock::Wall))?;
     match run.messages.into_iter().find(|m| m.check == INFO_CHECK) {
         Some(message) => Ok(message.outcome.details),
         None => {
@@ -514,7 +617,7 @@ fn assemble(options: &GradeOptions, mut results: Vec<CheckResult>, build: BuildI
         score,
         max_score,
         hidden_checks_included: results.iter().any(|r| r.visibility == "hidden"),
-        exercises: Report::exercise_totals(&results),
+        exercises: Report::exercise_totals(&results, options.profile),
         checks: results,
         build,
         submission: None,
@@ -656,7 +759,13 @@ pub fn grade_prepared(options: &GradeOptions, prepared: Prepared) -> Result<Repo
                     check,
                     Status::NotImplemented,
                     0.0,
-                    dep.message.split(": open").next().unwrap_or("").to_string(),
+                    // The todo!() text alone: result_for says again which file to open.
+                    dep.message
+                        .split(": open")
+                        .next()
+                        .and_then(|m| m.split(": this check runs").next())
+                        .unwrap_or("")
+                        .to_string(),
                     0.0,
                     serde_json::Value::Null,
                 )],
@@ -670,7 +779,10 @@ pub fn grade_prepared(options: &GradeOptions, prepared: Prepared) -> Result<Repo
                         serde_json::Value::Null,
                     )]
                 }
-                _ => session.run_group(&group)?,
+                _ => {
+                    let _spinner = options.progress.then(|| running(&group));
+                    session.run_group(&group)?
+                }
             };
             for result in produced {
                 if options.progress {
@@ -753,6 +865,26 @@ fn hidden_folders(options: &GradeOptions, needed: &[&Path]) -> Vec<PathBuf> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_todo_in_another_exercise_sends_the_student_to_that_exercises_file() {
+        let training = catalog::find("training.runs").unwrap();
+        let todo = |text: &str| {
+            result_for(training, Status::NotImplemented, 0.0, text.to_string(), 0.0, serde_json::Value::Null)
+        };
+        let blocked = todo("not implemented yet (Exercise 1 — BasicBlock)");
+        assert!(
+            blocked
+                .message
+                .ends_with("this check runs your BasicBlock first; open src/basic_block.rs and replace its todo!()"),
+            "{}",
+            blocked.message
+        );
+        assert_eq!(blocked.hint, None, "this check's hint is about training, not the block");
+        let own = todo("not implemented yet (Exercise 4 — train ResNet-18 on CIFAR-10 to more than 75% test accuracy)");
+        assert!(own.message.ends_with("open src/training.rs and replace the todo!()"), "{}", own.message);
+        assert!(own.hint.is_some());
+    }
+
     // BEGIN HIDDEN
     #[test]
     fn plans_add_dependencies_and_keep_catalog_order() {
@@ -776,8 +908,8 @@ mod tests {
         assert_eq!(
             sizes,
             [
-                ("basic_block.shape", 7),
-                ("bottleneck.shape", 7),
+                ("basic_block.shape", 8),
+                ("bottleneck.shape", 8),
                 ("he_init.layers", 1),
                 ("training.runs", 1),
                 ("training.accuracy", 1),
@@ -813,6 +945,7 @@ mod tests {
             release: false,
             progress: false,
             trusted: false,
+            pace: crate::pace::Pace::default(),
             max_check_seconds: Some(20),
             threads: None,
             gpu_memory_fraction: None,
@@ -885,7 +1018,8 @@ exit 0
             seen,
             [
                 ("basic_block.shape", Status::Passed, "grouped"),
-                ("basic_block.shape_downsample", Status::Passed, "alone")
+                ("basic_block.shape_downsample", Status::Passed, "alone"),
+                ("basic_block.outputs", Status::Passed, "alone")
             ]
         );
         assert!(report.checks[0].duration_s >= 0.5, "the first check's seconds include the process start");
@@ -905,7 +1039,8 @@ exit 0
 
     #[test]
     fn missing_results_are_explained() {
-        let limits = Limits { time: Duration::from_secs(7), memory_bytes: Some(1 << 30), processes: 10 };
+        let limits =
+            Limits { time: Duration::from_secs(7), clock: Clock::Wall, memory_bytes: Some(1 << 30), processes: 10 };
         let cases = [
             (run_with(Exit::TimedOut, ""), Status::Timeout, "within 7 s"),
             (

@@ -168,15 +168,23 @@ pub fn write(root: &Path, dest: &Path) -> Result<Vec<PathBuf>> {
         grader_files.push(PathBuf::from(format!("{member}/Cargo.toml")));
         grader_files.extend(files_under(root, &format!("{member}/src"))?);
     }
+    // The public checks' fixed weights and expected outputs (values only).
+    grader_files.extend(files_under(root, "grader/judge/fixtures")?);
     for file in grader_files.into_iter().filter(|f| !INSTRUCTOR_ONLY.contains(&f.to_string_lossy().as_ref())) {
-        let source =
-            std::fs::read_to_string(root.join(&file)).with_context(|| format!("cannot read {}", file.display()))?;
-        let text = match file.extension().and_then(|e| e.to_str()) {
-            Some("rs") => strip(&source, "//", &file)?,
-            Some("toml") => strip(&source, "#", &file)?,
-            _ => source,
+        let bytes = std::fs::read(root.join(&file)).with_context(|| format!("cannot read {}", file.display()))?;
+        let comment = match file.extension().and_then(|e| e.to_str()) {
+            Some("rs") => Some("//"),
+            Some("toml") => Some("#"),
+            _ => None,
         };
-        put(&file.display().to_string(), text.as_bytes())?;
+        let bytes = match comment {
+            Some(comment) => {
+                let source = String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8", file.display()))?;
+                strip(&source, comment, &file)?.into_bytes()
+            }
+            None => bytes,
+        };
+        put(&file.display().to_string(), &bytes)?;
     }
     #[cfg(unix)]
     std::fs::set_permissions(dest.join("scripts/setup.sh"), std::os::unix::fs::PermissionsExt::from_mode(0o755))?;

@@ -212,9 +212,13 @@ pub fn report_page(report: &Report) -> String {
             }
             _ => String::new(),
         };
+        let limit = c.limit.as_ref().map_or_else(String::new, |limit| {
+            let retried = limit.retried.as_ref().map_or_else(String::new, |why| format!("; {}", escape(why)));
+            format!("<div class=\"hint\">limit {}{retried}</div>", escape(&limit.describe()))
+        });
         let _ = writeln!(
             body,
-            "<tr id=\"{}\"><td>{}<div class=\"hint\"><code>{}</code> · {}</div></td><td class=\"num\">{} / {}</td><td>{}</td><td>{}{hint}</td><td class=\"num\">{:.1} s</td></tr>",
+            "<tr id=\"{}\"><td>{}<div class=\"hint\"><code>{}</code> · {}</div></td><td class=\"num\">{} / {}</td><td>{}</td><td>{}{hint}</td><td class=\"num\">{:.1} s{limit}</td></tr>",
             escape(&c.id),
             escape(&c.name),
             escape(&c.id),

@@ -21,6 +21,7 @@ pub mod handout;
 pub mod html;
 pub mod intake;
 pub mod jail;
+pub mod pace;
 pub mod profile;
 pub mod protocol;
 pub mod report;

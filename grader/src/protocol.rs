@@ -22,6 +22,8 @@ pub enum ChildStatus {
     NotImplemented,
     /// The student's code panicked, or something it needed was missing.
     Error,
+    /// The worker used up its time (its CPU time budget, which the kernel enforces).
+    Timeout,
 }
 
 /// The result of one check, as measured in the child.
@@ -154,6 +156,7 @@ mod tests {
                 env: vec![("A".into(), "b".into())],
                 limits: crate::sandbox::Limits {
                     time: std::time::Duration::from_secs(3),
+                    clock: crate::sandbox::Clock::Cpu,
                     memory_bytes: Some(1 << 30),
                     processes: 64,
                 },

@@ -64,6 +64,38 @@ pub struct CheckResult {
     pub duration_s: f64,
     /// Measurements (variances, histories, accuracies) for reports and plots.
     pub details: serde_json::Value,
+    /// The time limit it ran under (absent for checks that did not run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<TimeLimitUsed>,
+}
+
+/// The time limit a check ran under, beside the time it used (`duration_s`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimeLimitUsed {
+    /// The limit in seconds, on `clock`.
+    pub seconds: u64,
+    /// How it is measured: `wall`, or `cpu` (computation, so a busy machine does not count).
+    pub clock: crate::sandbox::Clock,
+    /// When the wall clock stops it: the limit, or on the CPU clock a multiple of it.
+    pub wall_stop_s: u64,
+    /// Why it ran a second time, alone, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retried: Option<String>,
+}
+
+impl TimeLimitUsed {
+    /// The record of `limits`.
+    pub fn of(limits: &crate::sandbox::Limits, retried: Option<String>) -> Self {
+        Self { seconds: limits.time.as_secs(), clock: limits.clock, wall_stop_s: limits.wall().as_secs(), retried }
+    }
+
+    /// In words, for pages and summaries: "180 s of computation" or "60 s".
+    pub fn describe(&self) -> String {
+        match self.clock {
+            crate::sandbox::Clock::Wall => format!("{} s", self.seconds),
+            crate::sandbox::Clock::Cpu => format!("{} s of computation (CPU time)", self.seconds),
+        }
+    }
 }
 
 /// One exercise's total.
@@ -174,8 +206,8 @@ impl Report {
         self.build.ok && self.checks.iter().all(|c| c.status == Status::Passed)
     }
 
-    /// Totals per exercise from the check results.
-    pub fn exercise_totals(checks: &[CheckResult]) -> Vec<ExerciseTotal> {
+    /// Totals per exercise from the check results of a run in `profile`.
+    pub fn exercise_totals(checks: &[CheckResult], profile: crate::profile::ProfileName) -> Vec<ExerciseTotal> {
         Exercise::ALL
             .iter()
             .filter_map(|e| {
@@ -192,7 +224,7 @@ impl Report {
                 };
                 Some(ExerciseTotal {
                     id: e.id().to_string(),
-                    title: e.title().to_string(),
+                    title: e.title_in(profile),
                     file: e.file().to_string(),
                     score: round2(mine.iter().map(|c| c.score).sum()),
                     max_score: mine.iter().map(|c| c.max_score).sum(),

@@ -17,11 +17,31 @@ const OUTPUT_TAIL: usize = 16 * 1024;
 /// Largest result message accepted.
 const RESULT_LIMIT: u64 = 4 << 20;
 
+/// How a check's time limit is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Clock {
+    /// Time on the wall clock: for quick checks, whose limits are far above what they need.
+    #[default]
+    Wall,
+    /// Computation: the CPU time the worker uses, per core of the machine. A busy machine slows a
+    /// check down without using its budget, so a correct submission does not time out because
+    /// other work shares the cores; the wall clock stops it only at [`BUSY_MACHINE_FACTOR`] times
+    /// the limit (a worker that sleeps or waits uses no CPU time).
+    Cpu,
+}
+
+/// On the [`Clock::Cpu`] clock, how many times its limit a check may take on the wall clock.
+pub const BUSY_MACHINE_FACTOR: u32 = 3;
+
 /// Resource limits of a check process.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
-    /// Wall-clock time.
+    /// The check's time limit, measured by `clock`.
     pub time: Duration,
+    /// How `time` is measured.
+    #[serde(default)]
+    pub clock: Clock,
     /// Address space (`RLIMIT_AS`), if any.
     pub memory_bytes: Option<u64>,
     /// Processes and threads of the user (`RLIMIT_NPROC`; not enforced for root).
@@ -59,6 +79,29 @@ pub struct Isolation {
     /// can be set up, run it anyway instead of refusing.
     #[serde(default)]
     pub trusted: bool,
+}
+
+impl Limits {
+    /// When the process is stopped on the wall clock: the limit itself, or on the CPU clock a
+    /// backstop of [`BUSY_MACHINE_FACTOR`] times it.
+    pub fn wall(&self) -> Duration {
+        match self.clock {
+            Clock::Wall => self.time,
+            Clock::Cpu => self.time * BUSY_MACHINE_FACTOR,
+        }
+    }
+
+    /// The worker's CPU time budget in seconds (`RLIMIT_CPU`): the limit on every core of the
+    /// machine. On the wall clock a backstop only (the wall clock ends the check first); on the CPU
+    /// clock the limit itself.
+    pub fn cpu_seconds(&self) -> u64 {
+        self.time.as_secs().max(1) * cores() + if self.clock == Clock::Wall { 10 } else { 0 }
+    }
+}
+
+/// The machine's cores (what libtorch starts one thread per by default).
+pub fn cores() -> u64 {
+    std::thread::available_parallelism().map_or(1, |n| n.get()) as u64
 }
 
 impl Isolation {
@@ -399,7 +442,12 @@ fn close_descriptors_from(first: u32) {
 pub const SECCOMP_FD: i32 = 4;
 
 fn set_limit(resource: libc::__rlimit_resource_t, value: u64) {
-    let limit = libc::rlimit { rlim_cur: value as libc::rlim_t, rlim_max: value as libc::rlim_t };
+    set_limits(resource, value, value);
+}
+
+/// Sets a soft and a hard limit. Async-signal-safe.
+fn set_limits(resource: libc::__rlimit_resource_t, soft: u64, hard: u64) {
+    let limit = libc::rlimit { rlim_cur: soft as libc::rlim_t, rlim_max: hard as libc::rlim_t };
     // SAFETY: a plain syscall with a valid struct.
     unsafe {
         libc::setrlimit(resource, &limit);
@@ -447,7 +495,8 @@ fn prepare(command: &mut Command, setup: Setup) {
             if let Some((file_bytes, files, cpu_seconds)) = setup.worker_limits {
                 set_limit(libc::RLIMIT_FSIZE, file_bytes);
                 set_limit(libc::RLIMIT_NOFILE, files);
-                set_limit(libc::RLIMIT_CPU, cpu_seconds);
+                // SIGXCPU at the budget (reported as a timeout); SIGKILL only if it is ignored.
+                set_limits(libc::RLIMIT_CPU, cpu_seconds, cpu_seconds + 5);
             }
             // No core dumps of crashing student code.
             set_limit(libc::RLIMIT_CORE, 0);
@@ -817,8 +866,7 @@ fn spawn_confined(
         }
         _ => None,
     };
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
-    let worker_limits = (crate::jail::FILE_BYTES, crate::jail::OPEN_FILES, limits.time.as_secs().max(1) * cores + 10);
+    let worker_limits = (crate::jail::FILE_BYTES, crate::jail::OPEN_FILES, limits.cpu_seconds());
     let setup = Setup {
         plan,
         die_with_parent: true,
@@ -887,11 +935,14 @@ fn describe(confinement: Confinement, isolation: &Isolation, limits: Limits, wor
     };
     let memory = limits.memory_bytes.map_or(String::new(), |b| format!("address space {} MiB, ", b >> 20));
     format!(
-        "{view}; {uid}; no_new_privs; seccomp ({} system calls refused); rlimits: {memory}file size {} MiB, {} open files, {} processes, CPU time (the check's limit × cores)",
+        "{view}; {uid}; no_new_privs; seccomp ({} system calls refused); rlimits: {memory}file size {} MiB, {} open files, {} processes, CPU time {} s (the check's limit × {} cores{})",
         crate::jail::REFUSED.len(),
         worker.0 >> 20,
         worker.1,
         limits.processes,
+        worker.2,
+        cores(),
+        if limits.clock == Clock::Wall { ", a backstop to the wall clock" } else { "" },
     )
 }
 
@@ -935,7 +986,7 @@ fn run_once(
         if let Some(status) = child.try_wait()? {
             break exit_of(status);
         }
-        if started.elapsed() >= limits.time {
+        if started.elapsed() >= limits.wall() {
             break Exit::TimedOut;
         }
         std::thread::sleep(Duration::from_millis(10));
@@ -1019,7 +1070,8 @@ mod tests {
         run_child(Path::new("/bin/sh"), &args, Path::new("/tmp"), &[], limits, None).unwrap()
     }
 
-    const LIMITS: Limits = Limits { time: Duration::from_secs(10), memory_bytes: None, processes: 4096 };
+    const LIMITS: Limits =
+        Limits { time: Duration::from_secs(10), clock: Clock::Wall, memory_bytes: None, processes: 4096 };
 
     #[test]
     fn results_need_the_nonce_and_stdout_is_not_a_result() {
@@ -1041,6 +1093,48 @@ mod tests {
         assert_eq!(run.exit, Exit::TimedOut);
         assert!(run.duration < Duration::from_secs(5), "{:?}", run.duration);
         assert!(run.messages.is_empty());
+    }
+
+    #[test]
+    fn on_the_cpu_clock_only_the_wall_backstop_stops_a_waiting_child() {
+        // 1.5 s of waiting: past a 1 s limit on the wall clock, inside its 3 s backstop on the CPU
+        // clock (a busy machine stretches a check's wall time the same way).
+        let limits = Limits { time: Duration::from_secs(1), ..LIMITS };
+        assert_eq!(sh("sleep 1.5", limits).exit, Exit::TimedOut);
+        assert_eq!(sh("sleep 1.5", Limits { clock: Clock::Cpu, ..limits }).exit, Exit::Code(0));
+        assert_eq!(Limits { clock: Clock::Cpu, ..limits }.wall(), Duration::from_secs(3));
+    }
+
+    #[test]
+    fn on_the_cpu_clock_a_worker_that_computes_forever_ends_with_sigxcpu_at_its_budget() {
+        let limits = Limits { time: Duration::from_secs(1), clock: Clock::Cpu, ..LIMITS };
+        let dir = tempfile::tempdir().unwrap();
+        let started = std::time::Instant::now();
+        let child = spawn_interactive(
+            Path::new("/bin/sh"),
+            &["-c".into(), "while :; do :; done".into()],
+            dir.path(),
+            &[],
+            limits,
+            None,
+        )
+        .unwrap();
+        let ended = child.finish(Duration::from_secs(60));
+        // SIGXCPU (reported as a timeout), not the SIGKILL of an equal hard limit.
+        assert_eq!(ended.exit, Exit::Signal(libc::SIGXCPU), "{ended:?}");
+        assert!(started.elapsed() >= Duration::from_secs(limits.cpu_seconds()) / 2, "{:?}", started.elapsed());
+        let run = ChildRun {
+            messages: Vec::new(),
+            forged: 0,
+            exit: ended.exit,
+            stdout: String::new(),
+            stderr: String::new(),
+            duration: started.elapsed(),
+            isolated: false,
+        };
+        let (status, message) = crate::grade::explain_missing_result(&run, &limits);
+        assert_eq!(status, crate::report::Status::Timeout);
+        assert!(message.contains("used up its 1 s of computation"), "{message}");
     }
 
     #[test]
@@ -1153,7 +1247,7 @@ mod tests {
         );
         let isolation =
             Isolation { writable: vec![work.clone()], read_only: true, uid: Some(uid), ..Isolation::default() };
-        let limits = Limits { time: Duration::from_secs(30), memory_bytes: None, processes: 256 };
+        let limits = Limits { time: Duration::from_secs(30), clock: Clock::Wall, memory_bytes: None, processes: 256 };
         let child =
             // bash: dash cannot redirect to descriptors above 9.
             spawn_interactive(Path::new("/bin/bash"), &["-c".into(), script], &work, &[], limits, Some(&isolation))
@@ -1215,7 +1309,7 @@ mod tests {
         };
         let (first_dir, second_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let ((first_work, first), (second_work, second)) = (jail(first_dir.path()), jail(second_dir.path()));
-        let limits = Limits { time: Duration::from_secs(30), memory_bytes: None, processes: 256 };
+        let limits = Limits { time: Duration::from_secs(30), clock: Clock::Wall, memory_bytes: None, processes: 256 };
         // A duration no other process uses, to find the victim by its command line.
         let marker = format!("2.0{}", std::process::id());
         let victim = format!("echo answer > $HOME/answer.rs; sleep {marker}");
@@ -1273,7 +1367,8 @@ mod tests {
         // The loop runs in a subshell (a shell whose fork fails exits); the count uses no fork.
         let script = "(for i in $(seq 40); do sleep 5 & done) 2>/dev/null; sleep 0.3; \
                       set -- /proc/[0-9]*; echo tasks=$#";
-        let limits = Limits { time: Duration::from_secs(30), memory_bytes: Some(2 << 30), processes: 12 };
+        let limits =
+            Limits { time: Duration::from_secs(30), clock: Clock::Wall, memory_bytes: Some(2 << 30), processes: 12 };
         let isolation = Isolation { writable: vec![dir.path().to_path_buf()], ..Isolation::default() };
         let child = spawn_interactive(
             Path::new("/bin/sh"),

@@ -1,6 +1,7 @@
 //! The terminal summary of a report: one line per exercise with ✓/✗ and its score, and one line per
 //! check that did not pass with its message. Colours only on a terminal.
 
+use crate::catalog::Exercise;
 use crate::report::{Report, Status};
 use std::fmt::Write;
 
@@ -33,9 +34,16 @@ pub fn render(report: &Report, report_path: &std::path::Path, color: bool) -> St
         );
     }
     for exercise in &report.exercises {
+        // Without the hidden checks the totals are the public share of the exercise's points.
+        let later = Exercise::ALL
+            .iter()
+            .find(|e| e.id() == exercise.id && !report.hidden_checks_included)
+            .map(|e| e.points() - exercise.max_score)
+            .filter(|points| *points > 0.0)
+            .map_or_else(String::new, |points| format!("  (+{points:.0} in hidden checks after you submit)"));
         let _ = writeln!(
             out,
-            "{} {:<32} {:>5.1} / {:<5.1} {}",
+            "{} {:<32} {:>5.1} / {:<5.1} {}{later}",
             mark(exercise.status, color),
             exercise.title,
             exercise.score,
@@ -65,7 +73,19 @@ pub fn render(report: &Report, report_path: &std::path::Path, color: bool) -> St
             }
         }
     }
-    let _ = writeln!(out, "\nScore: {:.1} / {:.1}", report.score, report.max_score);
+    let total: f64 =
+        Exercise::ALL.iter().filter(|e| report.exercises.iter().any(|x| x.id == e.id())).map(|e| e.points()).sum();
+    if report.hidden_checks_included || total <= report.max_score {
+        let _ = writeln!(out, "\nScore: {:.1} / {:.1}", report.score, report.max_score);
+    } else {
+        let _ = writeln!(
+            out,
+            "\nScore: {:.1} / {:.1} public points. The grade is out of {total:.0}: hidden checks, run after you submit, hold the other {:.0}.",
+            report.score,
+            report.max_score,
+            total - report.max_score
+        );
+    }
     let passed = report.checks.iter().filter(|c| c.status == Status::Passed).count();
     let verdict = match (report.all_passed(), report.hidden_checks_included) {
         (true, true) => "All checks passed.".to_string(),

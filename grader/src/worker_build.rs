@@ -271,6 +271,25 @@ pub fn first_errors(log: &str) -> String {
     blocks.into_iter().take(3).collect::<Vec<_>>().join("\n\n")
 }
 
+/// `path` relative to the current folder when it is inside it (how a student would type it).
+fn shown_path(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|here| path.strip_prefix(here).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf())
+}
+
+/// A build log with the staging copy's paths (absolute, or `graded/src/…` as rustc prints a
+/// workspace member's) replaced by `src`, the student's own `src` folder, so that an error points
+/// at the file to open.
+fn in_students_crate(log: &str, staging: &Path, src: &Path) -> String {
+    let src = src.display().to_string();
+    let log = log.replace(&staging.join("graded/src").display().to_string(), &src);
+    ["--> ", "::: "]
+        .iter()
+        .fold(log, |log, arrow| log.replace(&format!("{arrow}graded/src/"), &format!("{arrow}{src}/")))
+}
+
 /// The folder the judge and every worker are built in (`debug` or `release`).
 fn profile_dir(release: bool) -> &'static str {
     if release { "release" } else { "debug" }
@@ -563,7 +582,9 @@ pub fn build(
     let kept =
         if private_build { workspace.target_dir().join("grader/worker-bins").join(&bin_name) } else { built.clone() };
     let result = if !output.status.success() {
-        let log = log.replace(&staging.join("graded/src").display().to_string(), "src");
+        // A student's own crate: paths as they would type them; a batch's staged copy: `src/…`.
+        let shown = if private.is_empty() { shown_path(&crate_dir) } else { PathBuf::new() };
+        let log = in_students_crate(&log, &staging, &shown.join("src"));
         if log.contains(&format!("`{GRADED_PACKAGE}")) || log.contains("resnet-lab-graded") {
             Err(BuildFailure::Compile { first_errors: first_errors(&log), log })
         } else {
@@ -603,6 +624,16 @@ mod tests {
                 && !first.contains("error[E2]")
                 && !first.contains("could not compile")
         );
+    }
+
+    #[test]
+    fn build_errors_point_at_the_students_own_files() {
+        let staging = Path::new("/work/target/grader/workers/ab12");
+        let log = "error[E0425]: cannot find value `y` in this scope\n  --> graded/src/basic_block.rs:43:20\n   |\nnote: defined here\n  ::: /work/target/grader/workers/ab12/graded/src/layers.rs:9:1\n";
+        let shown = in_students_crate(log, staging, Path::new("student/src"));
+        assert!(shown.contains("  --> student/src/basic_block.rs:43:20"), "{shown}");
+        assert!(shown.contains("  ::: student/src/layers.rs:9:1"), "{shown}");
+        assert!(!shown.contains("graded"), "{shown}");
     }
 
     #[test]

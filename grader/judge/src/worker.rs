@@ -150,10 +150,11 @@ impl Worker {
             duration: Duration::ZERO,
             isolated: false,
         };
-        let (_, message) = grader::grade::explain_missing_result(&run, &launch.limits);
+        let (status, message) = grader::grade::explain_missing_result(&run, &launch.limits);
+        let status = if status == grader::report::Status::Timeout { ChildStatus::Timeout } else { ChildStatus::Error };
         let tail: Vec<&str> = ended.stderr.lines().rev().take(20).collect();
         let details = serde_json::json!({"stderr_tail": tail.into_iter().rev().collect::<Vec<_>>().join("\n")});
-        Stop(Outcome { status: ChildStatus::Error, score: 0.0, message, details })
+        Stop(Outcome { status, score: 0.0, message, details })
     }
 
     /// The worker broke the protocol (its process was tampered with): ended, recorded as such.
@@ -248,7 +249,12 @@ while True:
             program,
             workdir: dir.to_path_buf(),
             env: Vec::new(),
-            limits: Limits { time: Duration::from_secs(20), memory_bytes: None, processes: 4096 },
+            limits: Limits {
+                time: Duration::from_secs(20),
+                clock: grader::sandbox::Clock::Wall,
+                memory_bytes: None,
+                processes: 4096,
+            },
             isolation: None,
         }
     }

@@ -1,6 +1,7 @@
 //! `grader check`: grade an assignment crate in place and write its report.
 
 use super::common::GradingArgs;
+use crate::catalog::Exercise;
 use crate::grade::GradeOptions;
 use crate::grade::grade;
 use crate::report::write_report_files;
@@ -33,6 +34,9 @@ pub struct Args {
     /// Run the hidden checks too (instructors).
     #[arg(long)]
     hidden: bool,
+    /// After the first run, re-check an exercise each time its answer file changes (Ctrl-C stops).
+    #[arg(long)]
+    watch: bool,
     #[command(flatten)]
     grading: GradingArgs,
 }
@@ -50,13 +54,62 @@ fn report_dir(out: &Path, only: &[String]) -> PathBuf {
 
 /// Runs the command: exit 0 when every check passed, 1 when some did not.
 pub fn run(args: Args) -> Result<i32> {
+    let passed = check_once(&args, &args.grading.only)?;
+    if !args.watch {
+        return Ok(if passed { 0 } else { 1 });
+    }
+    watch(&args)
+}
+
+/// Grades `only` (everything when empty) and prints the summary; whether every check passed.
+fn check_once(args: &Args, only: &[String]) -> Result<bool> {
     // A student's own crate, on their own machine: graded whatever protection is there.
-    let out = args.out.clone().unwrap_or_else(|| report_dir(Path::new("target/grader"), &args.grading.only));
-    let options = GradeOptions { trusted: true, ..args.grading.options(args.crate_dir, out.clone(), args.hidden) };
+    let out = args.out.clone().unwrap_or_else(|| report_dir(Path::new("target/grader"), only));
+    let grading = GradingArgs { only: only.to_vec(), ..args.grading.clone() };
+    let options = GradeOptions { trusted: true, ..grading.options(args.crate_dir.clone(), out.clone(), args.hidden) };
     let report = grade(&options)?;
     let path = write_report_files(&out, &report, args.format == Format::Gradescope)?;
     print!("{}", crate::summary::render(&report, &path, std::io::stdout().is_terminal()));
-    Ok(if report.all_passed() { 0 } else { 1 })
+    Ok(report.all_passed())
+}
+
+/// The answer files' contents, by exercise (a missing file reads as empty).
+fn answer_files(crate_dir: &Path) -> Vec<(Exercise, Vec<u8>)> {
+    Exercise::ALL.iter().map(|&e| (e, std::fs::read(crate_dir.join(e.file())).unwrap_or_default())).collect()
+}
+
+/// The exercises whose answer file differs between two readings.
+fn changed(before: &[(Exercise, Vec<u8>)], after: &[(Exercise, Vec<u8>)]) -> Vec<Exercise> {
+    after.iter().filter(|(e, now)| before.iter().any(|(b, then)| b == e && then != now)).map(|(e, _)| *e).collect()
+}
+
+/// Polls the answer files twice a second and re-checks each exercise whose file changed (its
+/// report in a folder of its own, as `--only` writes it). Runs until interrupted.
+fn watch(args: &Args) -> Result<i32> {
+    let poll = std::time::Duration::from_millis(500);
+    let mut seen = answer_files(&args.crate_dir);
+    loop {
+        println!("\nWatching {}/src: save an exercise's file to re-check it (Ctrl-C stops).", args.crate_dir.display());
+        let exercises = loop {
+            std::thread::sleep(poll);
+            let now = answer_files(&args.crate_dir);
+            let exercises = changed(&seen, &now);
+            if !exercises.is_empty() {
+                // An editor may write in steps: wait until the files hold still.
+                std::thread::sleep(poll);
+                seen = answer_files(&args.crate_dir);
+                break exercises;
+            }
+        };
+        let only: Vec<String> = exercises.iter().map(|e| e.id().to_string()).collect();
+        let files: Vec<&str> = exercises.iter().map(|e| e.file()).collect();
+        println!("\n{} changed: checking {}", files.join(", "), only.join(", "));
+        if let Err(error) = check_once(args, &only) {
+            // A run that could not grade (the crate does not build the judge, say) ends this
+            // round, not the watch.
+            eprintln!("grader: {error:#}");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -70,5 +123,21 @@ mod tests {
         let only = ["basic_block".to_string(), "he_init.layers".to_string()];
         assert_eq!(report_dir(out, &only), out.join("only-basic_block+he_init.layers"));
         assert_eq!(report_dir(out, &["../x".to_string()]), out.join("only-.._x"));
+    }
+
+    #[test]
+    fn watching_re_checks_only_the_exercises_whose_file_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("src")).unwrap();
+        for exercise in Exercise::ALL {
+            std::fs::write(dir.path().join(exercise.file()), "todo").unwrap();
+        }
+        let before = answer_files(dir.path());
+        assert!(changed(&before, &answer_files(dir.path())).is_empty());
+        std::fs::write(dir.path().join(Exercise::HeInit.file()), "done").unwrap();
+        std::fs::write(dir.path().join(Exercise::BasicBlock.file()), "todo").unwrap();
+        assert_eq!(changed(&before, &answer_files(dir.path())), [Exercise::HeInit]);
+        std::fs::remove_file(dir.path().join(Exercise::Ablation.file())).unwrap();
+        assert_eq!(changed(&before, &answer_files(dir.path())), [Exercise::HeInit, Exercise::Ablation]);
     }
 }

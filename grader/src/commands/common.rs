@@ -74,6 +74,7 @@ impl GradingArgs {
             gpu_memory_fraction: None,
             private: Vec::new(),
             trusted: self.trusted_submissions,
+            pace: crate::pace::Pace::default(),
         }
     }
 }

@@ -5,10 +5,11 @@
 use super::common::GradingArgs;
 use crate::catalog::Exercise;
 use crate::grade::GradeOptions;
+use crate::report::Report;
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Arguments of `grader submit`.
 #[derive(Debug, clap::Args)]
@@ -41,6 +42,43 @@ pub fn unfinished(crate_dir: &std::path::Path) -> Vec<&'static str> {
         .collect()
 }
 
+/// Where `submit` writes the report of the checks it runs.
+const SUBMIT_REPORT_DIR: &str = "target/grader/submit";
+
+/// Where earlier runs left reports of every public check on `crate_dir`: `make check` in the
+/// handout (`target/grader`), in the instructor's workspace (`target/grader/<crate>`), and an
+/// earlier `submit`.
+fn check_reports(crate_dir: &Path) -> Vec<PathBuf> {
+    let root = Path::new("target/grader");
+    let mut folders = vec![root.to_path_buf(), PathBuf::from(SUBMIT_REPORT_DIR)];
+    if let Some(name) = std::fs::canonicalize(crate_dir).ok().and_then(|p| p.file_name().map(PathBuf::from)) {
+        folders.push(root.join(name));
+    }
+    folders.into_iter().map(|f| f.join("report.json")).collect()
+}
+
+fn any_check_report(crate_dir: &Path) -> bool {
+    check_reports(crate_dir).iter().any(|p| p.is_file())
+}
+
+/// The newest report of every public check, by this grader, on exactly the answer files there are
+/// now (their hash), if there is one: `submit` reuses it instead of running the checks again. (The
+/// manifest's summary only informs; grading runs every check itself.)
+fn last_check(crate_dir: &Path) -> Option<(PathBuf, Report)> {
+    let hash = crate::grade::sources_hash(crate_dir);
+    let public: Vec<&str> = crate::catalog::selected(false).map(|c| c.id).collect();
+    check_reports(crate_dir)
+        .into_iter()
+        .filter_map(|path| {
+            let report: Report = serde_json::from_str(&std::fs::read_to_string(&path).ok()?).ok()?;
+            let ran: Vec<&str> = report.checks.iter().map(|c| c.id.as_str()).collect();
+            let same_grader = report.metadata.grader_version == env!("CARGO_PKG_VERSION")
+                && report.metadata.git_revision == env!("GRADER_GIT_REVISION");
+            (report.metadata.sources_sha256 == hash && same_grader && ran == public).then_some((path, report))
+        })
+        .max_by(|(_, a), (_, b)| a.metadata.finished_at.cmp(&b.metadata.finished_at))
+}
+
 /// Runs the command.
 pub fn run(args: Args) -> Result<i32> {
     let Some(student) = args.student_id.filter(|s| !s.trim().is_empty()) else {
@@ -64,11 +102,33 @@ pub fn run(args: Args) -> Result<i32> {
     let checks = if args.skip_checks {
         serde_json::Value::Null
     } else {
-        let options = GradeOptions {
-            trusted: true,
-            ..args.grading.options(args.crate_dir.clone(), PathBuf::from("target/grader/submit"), false)
+        let report = match last_check(&args.crate_dir) {
+            Some((path, report)) => {
+                println!(
+                    "Your answer files are unchanged since the public checks of {}: using their results.",
+                    path.display()
+                );
+                report
+            }
+            None => {
+                println!(
+                    "Running the public checks on your answer files (a few minutes on a laptop): {}.",
+                    if any_check_report(&args.crate_dir) {
+                        "they changed since your last full `make check`"
+                    } else {
+                        "there is no report of a full `make check` to reuse"
+                    }
+                );
+                let options = GradeOptions {
+                    trusted: true,
+                    ..args.grading.options(args.crate_dir.clone(), PathBuf::from(SUBMIT_REPORT_DIR), false)
+                };
+                let report = crate::grade::grade(&options)?;
+                // Kept, so that the next submit of the same files reuses it.
+                crate::report::write_report_files(Path::new(SUBMIT_REPORT_DIR), &report, false)?;
+                report
+            }
         };
-        let report = crate::grade::grade(&options)?;
         serde_json::json!({
             "score": report.score,
             "max_score": report.max_score,

@@ -31,23 +31,27 @@ fn panic_text(info: &std::panic::PanicHookInfo<'_>) -> String {
 }
 
 /// As the first process of its PID namespace (bubblewrap's `--as-pid-1`), the worker does not get
-/// the signals it sends itself without a handler, so an `abort()` in student code would end in a
-/// segmentation fault instead; with this handler it ends as an abort does (status 128 + SIGABRT).
-fn exit_on_abort_as_first_process() {
-    extern "C" fn aborted(_: libc::c_int) {
+/// the signals it sends itself, or the kernel's CPU-time signal, without a handler: an `abort()` in
+/// student code would end in a segmentation fault instead, and a worker past its CPU time budget
+/// would run on to the hard limit's SIGKILL (read as "out of memory"). With these handlers it ends
+/// as the signal would end it (status 128 + the signal, which the grader reads as that signal).
+fn exit_on_fatal_signals_as_first_process() {
+    extern "C" fn ended_by(signal: libc::c_int) {
         // SAFETY: _exit is async-signal-safe.
-        unsafe { libc::_exit(128 + libc::SIGABRT) }
+        unsafe { libc::_exit(128 + signal) }
     }
     if std::process::id() == 1 {
-        // SAFETY: installs a handler that only calls an async-signal-safe function.
-        unsafe {
-            libc::signal(libc::SIGABRT, aborted as extern "C" fn(libc::c_int) as libc::sighandler_t);
+        for signal in [libc::SIGABRT, libc::SIGXCPU] {
+            // SAFETY: installs a handler that only calls an async-signal-safe function.
+            unsafe {
+                libc::signal(signal, ended_by as extern "C" fn(libc::c_int) as libc::sighandler_t);
+            }
         }
     }
 }
 
 fn main() {
-    exit_on_abort_as_first_process();
+    exit_on_fatal_signals_as_first_process();
     // SAFETY: the judge installs the write end of the response pipe on RESPONSE_FD before exec, and
     // nothing else in this process owns that descriptor.
     let installed: std::fs::File = unsafe { std::os::fd::FromRawFd::from_raw_fd(RESPONSE_FD) };

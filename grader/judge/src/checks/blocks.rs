@@ -1,18 +1,18 @@
 //! Checks of exercises 1 and 2: `BasicBlock` and `BottleneckBlock`.
 //!
-//! The worker builds the student's block and runs it on inputs the judge sends; the judge builds the
-//! reference block and compares. Hidden checks send the reference's weights, which the worker
-//! loads into the student's block by name. When outputs differ,
-//! the check replays the reference weights through blocks with the usual mistakes (ReLU before the
-//! add, stride on the wrong convolution, no skip, BatchNorm in the wrong mode, …) and names the
-//! mistake whose output the student's block reproduces.
+//! The worker builds the student's block and runs it on inputs the judge sends. The public checks
+//! compare output shapes, and outputs on the public fixture's fixed weights (see [`FIXTURE`]),
+//! naming the usual mistake whose outputs the student's block reproduces.
+// BEGIN HIDDEN
+//! The judge also builds the reference block and compares on weights drawn per run, which the worker
+//! loads into the student's block by name; when outputs differ, it replays them through blocks with
+//! the usual mistakes and names the one the student's block reproduces.
+// END HIDDEN
 
 use crate::context::Context;
 use crate::worker::Stop;
 use grader::protocol::Outcome;
-// BEGIN HIDDEN
 use std::collections::HashMap;
-// END HIDDEN
 use tch::nn::{ModuleT, VarStore};
 use tch::{Device, Kind, Tensor};
 use wire::frame::{Tensors, named};
@@ -116,6 +116,16 @@ impl Block {
         }
     }
     // END HIDDEN
+
+    /// The layer names PyTorch gives the block's parameters.
+    fn layer_names(self) -> &'static str {
+        match self {
+            Self::Basic => "conv1, bn1, conv2, bn2, and downsample.0 and downsample.1 for a projection shortcut",
+            Self::Bottleneck => {
+                "conv1, bn1, conv2, bn2, conv3, bn3, and downsample.0 and downsample.1 for a projection shortcut"
+            }
+        }
+    }
 
     fn describe(self, c: &Case) -> String {
         match self {
@@ -247,6 +257,222 @@ pub fn shape_check(ctx: &Context, block: Block, index: usize) -> Result<Outcome,
     Ok(Outcome::pass(format!("{} maps {} to {}", block.describe(&case), shape(&case.input), shape(&expected))))
 }
 
+/// Runs the student's block with `weights` loaded by name (see `wire::BlockRequest`).
+/// `Ok(Err(outcome))`: the weights did not fit the student's variables.
+fn ask_loaded(
+    ctx: &Context,
+    block: Block,
+    weights: &HashMap<String, Tensor>,
+    request: BlockRequest,
+    x: &Tensor,
+) -> Result<Result<Tensors, Outcome>, Stop> {
+    let request = BlockRequest { load_weights: true, ..request };
+    let weights = weights.iter().map(|(k, v)| (format!("weights.{k}"), v.shallow_clone())).collect();
+    let (response, tensors) = ask_block(ctx, request, Some(x), weights)?;
+    Ok(match response.load_problem {
+        Some(problem) => Err(Outcome::fail(format!(
+            "cannot load fixed weights into your {} by name ({problem}): name the layers as PyTorch does ({})",
+            block.name(),
+            block.layer_names()
+        ))),
+        None => Ok(tensors),
+    })
+}
+
+fn close(a: &Tensor, b: &Tensor) -> bool {
+    a.size() == b.size() && {
+        let scale = 1.0 + b.abs().max().double_value(&[]);
+        (a - b).abs().max().double_value(&[]) <= 1e-4 * scale
+    }
+}
+
+/// A usual mistake in a residual block, which the checks name when a block's output is the one it
+/// produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mistake {
+    /// ReLU on the branch before the add, none after it.
+    ReluBeforeAdd,
+    /// A ReLU on the branch before the add, and the one after it.
+    ExtraReluBeforeAdd,
+    /// No ReLU after the add.
+    NoFinalRelu,
+    /// No skip connection.
+    NoSkip,
+    /// No ReLU after the first BatchNorm.
+    NoInnerRelu,
+    /// BatchNorm in one mode whatever `train` says.
+    BatchNormFixedMode,
+    /// The stride on this convolution (0-based) instead of the right one.
+    StrideOn(usize),
+}
+
+impl Mistake {
+    /// Every mistake a block of up to three convolutions can make.
+    pub const ALL: [Mistake; 9] = [
+        Self::ReluBeforeAdd,
+        Self::ExtraReluBeforeAdd,
+        Self::NoFinalRelu,
+        Self::NoSkip,
+        Self::NoInnerRelu,
+        Self::BatchNormFixedMode,
+        Self::StrideOn(0),
+        Self::StrideOn(1),
+        Self::StrideOn(2),
+    ];
+
+    /// Stable name, as in the public fixture's tensor names.
+    pub fn id(self) -> String {
+        match self {
+            Self::ReluBeforeAdd => "relu_before_add".into(),
+            Self::ExtraReluBeforeAdd => "extra_relu_before_add".into(),
+            Self::NoFinalRelu => "no_final_relu".into(),
+            Self::NoSkip => "no_skip".into(),
+            Self::NoInnerRelu => "no_inner_relu".into(),
+            Self::BatchNormFixedMode => "batch_norm_fixed_mode".into(),
+            Self::StrideOn(conv) => format!("stride_on_conv{}", conv + 1),
+        }
+    }
+
+    /// What the student's block does wrong, completing "your block …".
+    pub fn explain(self, block: Block, train: bool) -> String {
+        match self {
+            Self::ReluBeforeAdd => {
+                "applies ReLU before the residual add: add the identity first, then apply ReLU".into()
+            }
+            Self::ExtraReluBeforeAdd => {
+                "applies an extra ReLU before the residual add: the last BatchNorm's output goes straight into the sum"
+                    .into()
+            }
+            Self::NoFinalRelu => "misses the ReLU after the residual add".into(),
+            Self::NoSkip => "has no skip connection: add the identity (or downsample(x)) before the final ReLU".into(),
+            Self::NoInnerRelu => "misses a ReLU inside the residual branch (after bn1)".into(),
+            Self::BatchNormFixedMode => format!(
+                "runs BatchNorm in {} mode regardless of `train`: pass `train` to every forward_t",
+                if train { "evaluation" } else { "training" }
+            ),
+            Self::StrideOn(0) if block == Block::Bottleneck => {
+                "puts the stride on the first 1×1 conv (ResNet v1); v1.5 puts it on the 3×3 conv2".into()
+            }
+            Self::StrideOn(conv) => format!(
+                "puts the stride on conv{}; it belongs on conv{}",
+                conv + 1,
+                if block == Block::Basic { 1 } else { 2 }
+            ),
+        }
+    }
+}
+
+/// The public fixture (`grader/judge/fixtures/blocks.safetensors`): for each block, fixed weights
+/// (BatchNorm statistics included), one input, the correct outputs in evaluation and training mode,
+/// and the outputs of each [`Mistake`] that changes them. Values only: it says what a right block
+/// computes, not how. The instructor regenerates it from the reference (`RESNET_LAB_UPDATE_FIXTURES=1
+/// cargo test -p resnet-lab-judge public_fixture`); a test keeps it in step with the reference.
+const FIXTURE: &[u8] = include_bytes!("../../fixtures/blocks.safetensors");
+
+/// One block's part of the public fixture.
+struct Fixture {
+    case: Case,
+    weights: HashMap<String, Tensor>,
+    input: Tensor,
+    /// Correct outputs, evaluation mode first.
+    expected: [Tensor; 2],
+    /// Outputs of mistakes, evaluation mode first.
+    mistakes: Vec<(Mistake, [Tensor; 2])>,
+}
+
+const MODES: [bool; 2] = [false, true];
+
+fn mode_name(train: bool) -> &'static str {
+    if train { "train" } else { "eval" }
+}
+
+impl Fixture {
+    /// The name prefix of `block`'s tensors.
+    fn prefix(block: Block) -> &'static str {
+        match block {
+            Block::Basic => "basic",
+            Block::Bottleneck => "bottleneck",
+        }
+    }
+
+    /// `block`'s part of `bytes` (a safetensors file).
+    fn parse(bytes: &[u8], block: Block) -> Result<Fixture, String> {
+        let file = safetensors::SafeTensors::deserialize(bytes)
+            .map_err(|e| format!("the public fixture is unreadable: {e:?}"))?;
+        let prefix = format!("{}.", Self::prefix(block));
+        let mut tensors = HashMap::new();
+        for (name, view) in file.tensors() {
+            if let Some(rest) = name.strip_prefix(&prefix) {
+                let tensor = Tensor::try_from(view).map_err(|e| format!("the public fixture's {name}: {e}"))?;
+                tensors.insert(rest.to_string(), tensor);
+            }
+        }
+        let mut take =
+            |name: &str| tensors.remove(name).ok_or_else(|| format!("the public fixture has no {prefix}{name}"));
+        let case = take("case")?;
+        let dims: Vec<i64> = Vec::try_from(&case).map_err(|e| format!("the public fixture's case: {e}"))?;
+        let input = take("input")?;
+        let [in_channels, planes, stride] = dims[..] else {
+            return Err("the public fixture's case is not 3 numbers".into());
+        };
+        let size = input.size();
+        let case = Case { in_channels, planes, stride, input: [size[0], size[1], size[2], size[3]] };
+        let expected =
+            [take(&format!("expected.{}", mode_name(false)))?, take(&format!("expected.{}", mode_name(true)))?];
+        let mut mistakes = Vec::new();
+        for mistake in Mistake::ALL {
+            let name = |train| format!("mistake.{}.{}", mistake.id(), mode_name(train));
+            if let (Some(eval), Some(train)) = (tensors.remove(&name(false)), tensors.remove(&name(true))) {
+                mistakes.push((mistake, [eval, train]));
+            }
+        }
+        let weights = tensors
+            .into_iter()
+            .filter_map(|(name, t)| name.strip_prefix("weights.").map(|w| (w.to_string(), t)))
+            .collect();
+        Ok(Fixture { case, weights, input, expected, mistakes })
+    }
+}
+
+/// Public: on the fixture's fixed weights and input, the block's outputs (evaluation and training
+/// mode) equal the correct ones; when they do not, names the usual mistake whose output it is.
+pub fn outputs_check(ctx: &Context, block: Block) -> Result<Outcome, Stop> {
+    let fixture = Fixture::parse(FIXTURE, block).map_err(Stop::from)?;
+    let request = BlockRequest { modes: MODES.to_vec(), ..block.request(ctx, &fixture.case, 60) };
+    let outputs = match ask_loaded(ctx, block, &fixture.weights, request, &fixture.input)? {
+        Ok(outputs) => outputs,
+        Err(outcome) => return Ok(outcome),
+    };
+    for (i, train) in MODES.into_iter().enumerate() {
+        let got = output(&outputs, i)?;
+        let expected = &fixture.expected[i];
+        if close(&got, expected) {
+            continue;
+        }
+        let what = if got.size() != expected.size() {
+            format!("its output has shape {} instead of {}", shape(&got.size()), shape(&expected.size()))
+        } else {
+            format!(
+                "its output differs from the correct one by up to {:.3}",
+                (&got - expected).abs().max().double_value(&[])
+            )
+        };
+        let why = fixture.mistakes.iter().find(|(_, outputs)| close(&got, &outputs[i])).map_or_else(
+            || ": compare your forward_t with the diagram in the file's header".to_string(),
+            |(mistake, _)| format!(": your block {}", mistake.explain(block, train)),
+        );
+        return Ok(Outcome::fail(format!(
+            "{} on fixed weights, in {} mode: {what}{why}",
+            block.describe(&fixture.case),
+            if train { "training" } else { "evaluation" }
+        )));
+    }
+    Ok(Outcome::pass(format!(
+        "{} computes the right outputs on fixed weights, in training and evaluation mode",
+        block.describe(&fixture.case)
+    )))
+}
+
 // BEGIN HIDDEN
 fn described_variables(vs: &VarStore) -> Vec<(String, Vec<i64>)> {
     let mut v: Vec<_> = vs.variables().into_iter().map(|(name, t)| (name, t.size())).collect();
@@ -327,34 +553,6 @@ fn pair(block: Block, case: &Case) -> Pair {
     Pair { reference, weights }
 }
 
-/// Runs the student's block with the pair's weights loaded by name (see `wire::BlockRequest`).
-/// `Ok(Err(outcome))`: the weights did not fit the student's variables.
-fn ask_loaded(
-    ctx: &Context,
-    block: Block,
-    pair: &Pair,
-    request: BlockRequest,
-    x: &Tensor,
-) -> Result<Result<Tensors, Outcome>, Stop> {
-    let request = BlockRequest { load_weights: true, ..request };
-    let weights = pair.weights.iter().map(|(k, v)| (format!("weights.{k}"), v.shallow_clone())).collect();
-    let (response, tensors) = ask_block(ctx, request, Some(x), weights)?;
-    Ok(match response.load_problem {
-        Some(problem) => Err(Outcome::fail(format!(
-            "cannot load the reference weights into your {} by name ({problem}); see the parameter-name check",
-            block.name()
-        ))),
-        None => Ok(tensors),
-    })
-}
-
-fn close(a: &Tensor, b: &Tensor) -> bool {
-    a.size() == b.size() && {
-        let scale = 1.0 + b.abs().max().double_value(&[]);
-        (a - b).abs().max().double_value(&[]) <= 1e-4 * scale
-    }
-}
-
 /// How a mistaken block differs from the correct one.
 #[derive(Debug, Clone, Copy)]
 struct Variant {
@@ -362,7 +560,7 @@ struct Variant {
     relu_before_add: bool,
     final_relu: bool,
     skip: bool,
-    /// BatchNorm mode regardless of the requested one.
+    /// The residual branch's BatchNorm mode regardless of the requested one.
     batch_norm_train: Option<bool>,
     /// Every ReLU inside the residual branch present.
     inner_relus: bool,
@@ -381,44 +579,23 @@ impl Variant {
     }
 }
 
-/// The known mistakes for `block`, each with the sentence that explains it.
-fn mistakes(block: Block, train: bool) -> Vec<(Variant, String)> {
+/// The known mistakes for `block` (those that change its output in `train` mode or with a stride),
+/// each with how the functional block reproduces it.
+fn mistakes(block: Block, train: bool) -> Vec<(Mistake, Variant)> {
     let ok = Variant::correct(block);
     let mut list = vec![
-        (
-            Variant { relu_before_add: true, final_relu: false, ..ok },
-            "applies ReLU before the residual add: add the identity first, then apply ReLU".to_string(),
-        ),
-        (
-            Variant { relu_before_add: true, ..ok },
-            "applies an extra ReLU before the residual add: the last BatchNorm's output goes straight into the sum"
-                .to_string(),
-        ),
-        (Variant { final_relu: false, ..ok }, "misses the ReLU after the residual add".to_string()),
-        (
-            Variant { skip: false, ..ok },
-            "has no skip connection: add the identity (or downsample(x)) before the final ReLU".to_string(),
-        ),
-        (Variant { inner_relus: false, ..ok }, "misses a ReLU inside the residual branch (after bn1)".to_string()),
-        (
-            Variant { batch_norm_train: Some(!train), ..ok },
-            format!(
-                "runs BatchNorm in {} mode regardless of `train`: pass `train` to every forward_t",
-                if train { "evaluation" } else { "training" }
-            ),
-        ),
+        (Mistake::ReluBeforeAdd, Variant { relu_before_add: true, final_relu: false, ..ok }),
+        (Mistake::ExtraReluBeforeAdd, Variant { relu_before_add: true, ..ok }),
+        (Mistake::NoFinalRelu, Variant { final_relu: false, ..ok }),
+        (Mistake::NoSkip, Variant { skip: false, ..ok }),
+        (Mistake::NoInnerRelu, Variant { inner_relus: false, ..ok }),
+        (Mistake::BatchNormFixedMode, Variant { batch_norm_train: Some(!train), ..ok }),
     ];
     // A stride moved onto a later 1×1 convolution is the same function in evaluation mode (only
     // pointwise operations follow a subsampling), so only earlier convolutions are candidates.
     for conv in 0..block.kernels().len() {
         if conv != block.stride_conv() && (conv < block.stride_conv() || block.kernels()[conv] != 1) {
-            let why = match (block, conv) {
-                (Block::Bottleneck, 0) => {
-                    "puts the stride on the first 1×1 conv (ResNet v1); v1.5 puts it on the 3×3 conv2".to_string()
-                }
-                _ => format!("puts the stride on conv{}; it belongs on conv{}", conv + 1, block.stride_conv() + 1),
-            };
-            list.push((Variant { stride_conv: conv, ..ok }, why));
+            list.push((Mistake::StrideOn(conv), Variant { stride_conv: conv, ..ok }));
         }
     }
     list
@@ -433,8 +610,10 @@ fn functional(
     train: bool,
     variant: Variant,
 ) -> Tensor {
-    let bn_train = variant.batch_norm_train.unwrap_or(train);
-    let bn = |prefix: &str, h: &Tensor| {
+    // The mistake is in the residual branch the student writes; the shortcut's `Downsample` is
+    // given code, called with `train`.
+    let branch_train = variant.batch_norm_train.unwrap_or(train);
+    let bn = |prefix: &str, h: &Tensor, bn_train: bool| {
         let w = |s: &str| weights[&format!("{prefix}.{s}")].copy();
         h.batch_norm(
             Some(w("weight")),
@@ -454,7 +633,7 @@ fn functional(
     let mut h = x.shallow_clone();
     for (i, &k) in kernels.iter().enumerate() {
         let stride = if i == variant.stride_conv { case.stride } else { 1 };
-        h = bn(&format!("bn{}", i + 1), &conv(&format!("conv{}", i + 1), &h, stride, k));
+        h = bn(&format!("bn{}", i + 1), &conv(&format!("conv{}", i + 1), &h, stride, k), branch_train);
         let last = i + 1 == kernels.len();
         if (!last && (variant.inner_relus || i > 0)) || (last && variant.relu_before_add) {
             h = h.relu();
@@ -462,7 +641,7 @@ fn functional(
     }
     if variant.skip {
         let identity = if block.needs_downsample(case) {
-            bn("downsample.1", &conv("downsample.0", x, case.stride, 1))
+            bn("downsample.1", &conv("downsample.0", x, case.stride, 1), train)
         } else {
             x.shallow_clone()
         };
@@ -477,9 +656,9 @@ fn diagnose(block: Block, pair: &Pair, x: &Tensor, case: &Case, train: bool, got
     if got.kind() != Kind::Float || !crate::context::all_finite(got) {
         return None;
     }
-    mistakes(block, train).into_iter().find_map(|(variant, why)| {
+    mistakes(block, train).into_iter().find_map(|(mistake, variant)| {
         let candidate = functional(block, &pair.weights, x, case, train, variant);
-        close(got, &candidate).then_some(why)
+        close(got, &candidate).then(|| mistake.explain(block, train))
     })
 }
 
@@ -493,7 +672,7 @@ pub fn numerics_check(ctx: &Context, block: Block) -> Result<Outcome, Stop> {
         let x = Tensor::randn(case.input, (Kind::Float, Device::Cpu));
         let modes = [false, true];
         let request = BlockRequest { modes: modes.to_vec(), ..block.request(ctx, &case, 20) };
-        let outputs = match ask_loaded(ctx, block, &pair, request, &x)? {
+        let outputs = match ask_loaded(ctx, block, &pair.weights, request, &x)? {
             Ok(outputs) => outputs,
             Err(outcome) => return Ok(outcome),
         };
@@ -542,7 +721,7 @@ pub fn skip_check(ctx: &Context, block: Block) -> Result<Outcome, Stop> {
             zero_suffixes: suffixes.iter().map(|s| s.to_string()).collect(),
             ..block.request(ctx, &case, 30)
         };
-        let outputs = match ask_loaded(ctx, block, &pair, request, &x)? {
+        let outputs = match ask_loaded(ctx, block, &pair.weights, request, &x)? {
             Ok(outputs) => outputs,
             Err(outcome) => return Ok(outcome),
         };
@@ -637,6 +816,80 @@ pub fn shape_laws_check(ctx: &Context, block: Block) -> Result<Outcome, Stop> {
 mod tests {
     use super::*;
 
+    /// The public fixture's tensors for `block` (see [`FIXTURE`]), computed by the reference: a block
+    /// with a projection shortcut and a stride (so that every mistake shows), non-trivial BatchNorm
+    /// statistics, and the outputs of every mistake that changes them.
+    fn public_fixture(block: Block) -> Vec<(String, Tensor)> {
+        tch::manual_seed(20_261_130);
+        let case = match block {
+            Block::Basic => Case { in_channels: 8, planes: 16, stride: 2, input: [3, 8, 8, 8] },
+            Block::Bottleneck => Case { in_channels: 16, planes: 8, stride: 2, input: [3, 16, 8, 8] },
+        };
+        let pair = pair(block, &case);
+        let x = Tensor::randn(case.input, (Kind::Float, Device::Cpu));
+        let prefix = Fixture::prefix(block);
+        let mut tensors = vec![
+            (format!("{prefix}.case"), Tensor::from_slice(&[case.in_channels, case.planes, case.stride])),
+            (format!("{prefix}.input"), x.copy()),
+        ];
+        for (name, weight) in &pair.weights {
+            tensors.push((format!("{prefix}.weights.{name}"), weight.copy()));
+        }
+        for train in MODES {
+            let expected = tch::no_grad(|| pair.reference.forward_t(&x, train));
+            tensors.push((format!("{prefix}.expected.{}", mode_name(train)), expected));
+            for (mistake, variant) in mistakes(block, train) {
+                let output = functional(block, &pair.weights, &x, &case, train, variant);
+                tensors.push((format!("{prefix}.mistake.{}.{}", mistake.id(), mode_name(train)), output));
+            }
+        }
+        tensors
+    }
+
+    /// Where the public fixture lives in the source tree.
+    fn fixture_path() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/blocks.safetensors")
+    }
+
+    #[test]
+    fn the_public_fixture_matches_the_reference() {
+        if std::env::var_os("RESNET_LAB_UPDATE_FIXTURES").is_some() {
+            let tensors: Vec<_> = [Block::Basic, Block::Bottleneck].into_iter().flat_map(public_fixture).collect();
+            std::fs::create_dir_all(fixture_path().parent().unwrap()).unwrap();
+            Tensor::write_safetensors(&tensors, fixture_path()).unwrap();
+        }
+        let bytes = std::fs::read(fixture_path()).unwrap();
+        assert!(bytes == FIXTURE, "the judge was built with another fixture: rebuild it");
+        let update = "regenerate it: RESNET_LAB_UPDATE_FIXTURES=1 cargo test -p resnet-lab-judge public_fixture";
+        for block in [Block::Basic, Block::Bottleneck] {
+            let fixture = Fixture::parse(&bytes, block).unwrap();
+            let rvs = VarStore::new(Device::Cpu);
+            let reference = block.reference(&rvs, &fixture.case);
+            let mut named = rvs.variables();
+            tch::no_grad(|| {
+                for (name, weight) in &fixture.weights {
+                    named
+                        .get_mut(name)
+                        .unwrap_or_else(|| panic!("{block:?}: {name} is not the reference's; {update}"))
+                        .copy_(weight);
+                }
+            });
+            assert_eq!(fixture.weights.len(), named.len(), "{block:?}: {update}");
+            for (i, train) in MODES.into_iter().enumerate() {
+                let expected = tch::no_grad(|| reference.forward_t(&fixture.input, train));
+                assert!(close(&fixture.expected[i], &expected), "{block:?} train={train}: {update}");
+                let wanted: Vec<Mistake> = mistakes(block, train).into_iter().map(|(m, _)| m).collect();
+                let held: Vec<Mistake> = fixture.mistakes.iter().map(|(m, _)| *m).collect();
+                assert_eq!(held, wanted, "{block:?}: {update}");
+                for ((mistake, outputs), (_, variant)) in fixture.mistakes.iter().zip(mistakes(block, train)) {
+                    let output = functional(block, &fixture.weights, &fixture.input, &fixture.case, train, variant);
+                    assert!(close(&outputs[i], &output), "{block:?} {mistake:?} train={train}: {update}");
+                    assert!(!close(&outputs[i], &fixture.expected[i]), "{block:?}: {mistake:?} does not show");
+                }
+            }
+        }
+    }
+
     #[test]
     fn the_functional_block_matches_the_reference_and_the_mistakes_do_not() {
         for block in [Block::Basic, Block::Bottleneck] {
@@ -652,7 +905,8 @@ mod tests {
                         close(&functional(block, &weights, &x, &case, train, Variant::correct(block)), &expected),
                         "{block:?} {case:?}"
                     );
-                    for (variant, why) in mistakes(block, train) {
+                    for (mistake, variant) in mistakes(block, train) {
+                        let why = mistake.explain(block, train);
                         let wrong = functional(block, &weights, &x, &case, train, variant);
                         // A stride mistake is invisible at stride 1; every other mistake shows.
                         if case.stride == 2 || variant.stride_conv == block.stride_conv() {

@@ -37,6 +37,7 @@ pub type CheckFn = fn(&Context) -> CheckResult;
 const IMPLEMENTATIONS: &[(&str, CheckFn)] = &[
     ("basic_block.shape", |c| Ok(blocks::shape_check(c, Basic, 0)?.into())),
     ("basic_block.shape_downsample", |c| Ok(blocks::shape_check(c, Basic, 1)?.into())),
+    ("basic_block.outputs", |c| Ok(blocks::outputs_check(c, Basic)?.into())),
     // BEGIN HIDDEN
     ("basic_block.parameters", |c| Ok(blocks::parameters_check(c, Basic)?.into())),
     // END HIDDEN
@@ -54,6 +55,7 @@ const IMPLEMENTATIONS: &[(&str, CheckFn)] = &[
     // END HIDDEN
     ("bottleneck.shape", |c| Ok(blocks::shape_check(c, Bottleneck, 0)?.into())),
     ("bottleneck.shape_stride", |c| Ok(blocks::shape_check(c, Bottleneck, 1)?.into())),
+    ("bottleneck.outputs", |c| Ok(blocks::outputs_check(c, Bottleneck)?.into())),
     // BEGIN HIDDEN
     ("bottleneck.parameters", |c| Ok(blocks::parameters_check(c, Bottleneck)?.into())),
     // END HIDDEN
