@@ -77,6 +77,10 @@ fn report_pages_and_the_dashboard_render_and_load_in_a_browser_without_errors() 
     for plot in ["Training accuracy", "Output variance per layer", "Ablation"] {
         assert!(correct.contains(plot), "the correct submission's page lacks its {plot} plot");
     }
+    // The He-init plot shows SimpleNet under both initializations beside the student's measurement.
+    for series in ["yours (He init)", "grader&apos;s (He init)", "naive init, N(0, 0.01²)"] {
+        assert!(correct.contains(series), "the He-init plot lacks the series {series}");
+    }
     assert!(index.contains("Build failures (1)") && index.contains("Refused submissions (1)"), "{index}");
 
     let Some(browser) = chromium() else {
@@ -110,5 +114,16 @@ fn report_pages_and_the_dashboard_render_and_load_in_a_browser_without_errors() 
         let png = std::fs::metadata(shots.join(format!("{name}.png"))).unwrap().len();
         assert!(png > 10_000, "{name}: the screenshot is blank ({png} bytes)");
     }
+    // The He-init figure alone, as a reader of the correct page sees it further down.
+    let figure = correct
+        .split("<figure>")
+        .find(|f| f.contains("naive init"))
+        .and_then(|f| f.split("</figure>").next())
+        .expect("the correct page has the He-init figure");
+    let alone = work.path().join("he_init_plot.html");
+    std::fs::write(&alone, format!("<!doctype html><meta charset=\"utf-8\"><figure>{figure}</figure>")).unwrap();
+    load(&browser, &profile, &alone, &shots.join("he_init_plot.png"));
+    let png = std::fs::metadata(shots.join("he_init_plot.png")).unwrap().len();
+    assert!(png > 10_000, "the He-init plot's screenshot is blank ({png} bytes)");
     println!("screenshots: {}", shots.display());
 }

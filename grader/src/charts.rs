@@ -69,13 +69,15 @@ pub fn lines(
     let x_max = points().map(|(x, _)| x).fold(x_min + 1.0, f64::max);
     let y_max = y_max
         .unwrap_or_else(|| points().map(|(_, y)| y).chain(target.map(|t| t.value)).fold(0.0, f64::max) * 1.08 + 1e-9);
+    // Values below zero (logarithms) extend the axis down; otherwise it starts at zero.
+    let y_min = points().map(|(_, y)| y).fold(0.0, f64::min) * 1.08;
     svg((560, 320), |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 18))
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(48)
-            .build_cartesian_2d(x_min..x_max, 0.0..y_max)
+            .build_cartesian_2d(x_min..x_max, y_min..y_max)
             .map_err(failed)?;
         let whole = |x: &f64| if x.fract() == 0.0 { format!("{x:.0}") } else { String::new() };
         chart

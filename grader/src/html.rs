@@ -133,18 +133,33 @@ fn plots(report: &Report) -> Vec<String> {
                 })
                 .unwrap_or_default()
         };
-        let (expected, student) = (layers("expected"), layers("student"));
+        let (expected, student, naive) = (layers("expected"), layers("student"), layers("naive"));
         if !expected.is_empty() {
-            let names: Vec<String> = expected.iter().map(|(n, _)| n.clone()).collect();
-            let yours: Vec<f64> =
-                names.iter().map(|n| student.iter().find(|(s, _)| s == n).map_or(f64::NAN, |(_, v)| *v)).collect();
-            let series = [
-                Series { label: "yours", values: yours },
-                Series { label: "reference", values: expected.iter().map(|(_, v)| *v).collect() },
+            // log₁₀ of each layer's variance, by position in forward order: He's initialization
+            // holds it of the same order, the naive one makes it collapse by orders of magnitude.
+            let by_layer = |values: &[(String, f64)]| -> Vec<(f64, f64)> {
+                expected
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, (name, _))| {
+                        let v = values.iter().find(|(n, _)| n == name)?.1;
+                        (v > 0.0).then(|| (i as f64 + 1.0, v.log10()))
+                    })
+                    .collect()
+            };
+            let mut series = vec![
+                Series { label: "yours (He init)", values: by_layer(&student) },
+                Series { label: "grader's (He init)", values: by_layer(&expected) },
             ];
+            if !naive.is_empty() {
+                series.push(Series { label: "naive init, N(0, 0.01²)", values: by_layer(&naive) });
+            }
+            let network = he.details["network"].as_str().unwrap_or("the network");
             figures.push(figure(
-                charts::grouped_bars("Output variance per layer", "variance", &names, &series, Some(Target { value: 1.0, label: "1.0" }), None),
-                "Variance of each Conv2d/Linear output at initialization, yours beside the grader's; a missing bar is a layer you did not report.",
+                charts::lines("Output variance per layer (log₁₀)", ("layer, in forward order", "log₁₀ variance"), &series, None, None),
+                &format!(
+                    "{network}: the variance of each Conv2d/Linear output at initialization, yours beside the grader's. He's initialization keeps it of the same order with depth; the naive one shrinks it about 30-fold per layer. A missing point is a layer you did not report."
+                ),
             ));
         }
     }

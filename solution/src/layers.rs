@@ -136,6 +136,12 @@ impl Linear {
         };
         Self { name: full_name(p), inner: nn::linear(p, in_features, out_features, config) }
     }
+
+    /// A linear map with the given weight and bias initializations (e.g. He's for `SimpleNet`).
+    pub fn with_init(p: &nn::Path, in_features: i64, out_features: i64, weight: nn::Init, bias: nn::Init) -> Self {
+        let config = nn::LinearConfig { ws_init: weight, bs_init: Some(bias), bias: true };
+        Self { name: full_name(p), inner: nn::linear(p, in_features, out_features, config) }
+    }
 }
 
 impl Module for Linear {

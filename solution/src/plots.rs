@@ -1,6 +1,6 @@
 //! The notebook's pictures as SVG (plotters' SVG backend: no fonts or system libraries needed):
-//! training curves with the 75% target, per-layer output variance bars with the target line at 1.0,
-//! and the 1-D loss landscape. Each function returns the SVG text; [`write_svg`] saves it.
+//! training curves with the 75% target, per-layer output variances on a log scale (He against a
+//! naive initialization), and the 1-D loss landscape. Each function returns the SVG text; [`write_svg`] saves it.
 
 use crate::Error;
 use crate::he_init::LayerVariance;
@@ -87,46 +87,50 @@ pub fn training_curves(histories: &[Series<'_, EpochStats>], target_accuracy: f6
     Ok(svg)
 }
 
-/// One group of bars per layer (in forward order), one bar per named series, with the He target
-/// line at variance 1.0.
-pub fn variance_bars(series: &[Series<'_, LayerVariance>]) -> Result<String, Error> {
+/// Output variance per layer (in forward order) on a log scale, one line per named series: He's
+/// initialization holds it of the same order with depth, a naive one makes it collapse, which only
+/// a log scale shows side by side.
+pub fn variance_per_layer(series: &[Series<'_, LayerVariance>]) -> Result<String, Error> {
     let mut svg = String::new();
     {
         let layers = series.iter().map(|(_, v)| v.len()).max().unwrap_or(0).max(1);
-        let max =
-            series.iter().flat_map(|(_, v)| v.iter().map(|l| l.variance)).filter(|v| v.is_finite()).fold(1.5, f64::max);
-        let width = (120 + layers * 26).clamp(640, 1600) as u32;
+        let positive =
+            || series.iter().flat_map(|(_, v)| v.iter().map(|l| l.variance)).filter(|v| v.is_finite() && *v > 0.0);
+        let low = positive().fold(1.0, f64::min) / 2.0;
+        let high = positive().fold(1.0, f64::max) * 2.0;
+        let width = (120 + layers * 40).clamp(640, 1600) as u32;
         let root = SVGBackend::with_string(&mut svg, (width, 400)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_error)?;
         let mut chart = ChartBuilder::on(&root)
-            .caption("output variance per layer (He init target: 1.0)", ("sans-serif", 18))
+            .caption("output variance per layer (log scale)", ("sans-serif", 18))
             .margin(12)
             .x_label_area_size(36)
-            .y_label_area_size(56)
-            .build_cartesian_2d(0.0..layers as f64, 0.0..max * 1.1)
+            .y_label_area_size(72)
+            .build_cartesian_2d(0.5..layers as f64 + 0.5, (low..high).log_scale())
             .map_err(plot_error)?;
         chart
             .configure_mesh()
             .disable_x_mesh()
             .x_desc("layer (forward order)")
             .y_desc("variance")
+            .y_label_formatter(&|v| format!("{v:.0e}"))
             .draw()
             .map_err(plot_error)?;
-        let groups = series.len().max(1) as f64;
         for (s, (name, variances)) in series.iter().enumerate() {
             let color = COLORS[s % COLORS.len()];
+            let points: Vec<(f64, f64)> = variances
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.variance.is_finite() && l.variance > 0.0)
+                .map(|(i, l)| (i as f64 + 1.0, l.variance))
+                .collect();
             chart
-                .draw_series(variances.iter().enumerate().filter(|(_, l)| l.variance.is_finite()).map(|(i, l)| {
-                    let x0 = i as f64 + 0.1 + 0.8 * s as f64 / groups;
-                    Rectangle::new([(x0, 0.0), (x0 + 0.8 / groups, l.variance)], color.filled())
-                }))
+                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
                 .map_err(plot_error)?
                 .label(name.to_string())
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2)));
+            chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, color.filled()))).map_err(plot_error)?;
         }
-        chart
-            .draw_series(DashedLineSeries::new([(0.0, 1.0), (layers as f64, 1.0)], 6, 4, BLACK.stroke_width(1)))
-            .map_err(plot_error)?;
         chart.configure_series_labels().border_style(BLACK).background_style(WHITE).draw().map_err(plot_error)?;
         root.present().map_err(plot_error)?;
     }
@@ -196,7 +200,7 @@ mod tests {
         let svg = training_curves(&[("resnet18", &history)], 75.0).unwrap();
         assert!(svg.starts_with("<svg") && svg.contains("resnet18") && svg.contains("target 75%"));
         let v = [LayerVariance { name: "conv1".into(), kind: LayerKind::Conv2d, variance: 0.9 }];
-        let svg = variance_bars(&[("yours", &v), ("reference", &v)]).unwrap();
+        let svg = variance_per_layer(&[("yours", &v), ("reference", &v)]).unwrap();
         assert!(svg.contains("reference") && svg.matches("<rect").count() >= 3);
         let svg = loss_landscape(&[("ResNet", &[(-1.0, 3.0), (0.0, 0.5), (1.0, f64::NAN)])]).unwrap();
         assert!(svg.contains("ResNet") && svg.contains("<polyline"));

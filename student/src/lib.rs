@@ -31,6 +31,7 @@ pub mod optim;
 pub mod plain;
 pub mod plots;
 pub mod resnet;
+pub mod simple;
 pub mod train;
 pub mod training;
 

@@ -85,13 +85,32 @@ pub struct BlockResponse {
     pub load_problem: Option<String>,
 }
 
-/// Run the student's He-init function on the crate's provided plain network.
+/// A network of the crate's provided code that the He-init function is measured on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VarianceNetwork {
+    /// `simple::simple_net`: convolutions and ReLUs only (the initialization alone decides the
+    /// variances).
+    Simple {
+        /// Convolutions.
+        depth: usize,
+        /// Their channels.
+        width: i64,
+    },
+    /// `plain_net`, with BatchNorm after each convolution.
+    Plain {
+        /// Blocks per stage.
+        blocks: [usize; 4],
+        /// Its base width.
+        base_width: i64,
+    },
+}
+
+/// Run the student's He-init function on a network of the crate's provided code.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VariancesRequest {
-    /// Blocks per stage of `plain_net`.
-    pub blocks: [usize; 4],
-    /// Its base width.
-    pub base_width: i64,
+    /// Which network.
+    pub network: VarianceNetwork,
     /// Load these (frame tensors `weights.<variable>`, every variable) before the call.
     pub load_weights: bool,
 }

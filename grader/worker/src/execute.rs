@@ -145,13 +145,21 @@ fn block(request: &BlockRequest, tensors: &Tensors) -> Answer {
 
 fn variances(request: &wire::VariancesRequest, tensors: &Tensors) -> Answer {
     let vs = VarStore::new(Device::Cpu);
-    let config = assignment::ResNetConfig { base_width: request.base_width, ..Default::default() };
-    let net = assignment::plain_net(&vs.root(), request.blocks, &config);
+    let net: Box<dyn ModuleT> = match request.network {
+        wire::VarianceNetwork::Simple { depth, width } => {
+            // The judge sends the weights; the initialization here is only overwritten.
+            Box::new(assignment::simple::simple_net(&vs.root(), depth, width, assignment::simple::Init::He))
+        }
+        wire::VarianceNetwork::Plain { blocks, base_width } => {
+            let config = assignment::ResNetConfig { base_width, ..Default::default() };
+            Box::new(assignment::plain_net(&vs.root(), blocks, &config))
+        }
+    };
     if request.load_weights {
-        load(&vs, &with_prefix(tensors, "weights."), false).expect("the provided plain_net has the judge's variables");
+        load(&vs, &with_prefix(tensors, "weights."), false).expect("the provided network has the judge's variables");
     }
     let x = input(tensors, "input");
-    let list = assignment::layer_output_variances(&net, &x)
+    let list = assignment::layer_output_variances(&*net, &x)
         .into_iter()
         .map(|l| LayerVariance { name: l.name, kind: format!("{:?}", l.kind), variance: l.variance })
         .collect();

@@ -1,9 +1,14 @@
 //! Checks of exercise 3: the He-initialization variance check.
 //!
-//! The network is the crate's provided `PlainNet` (so the grade does not depend on the student's
-//! blocks). The judge builds it from the reference crate, measures it with the same hooks the
-//! student uses, and sends its weights and input to the worker, which builds the student crate's
-//! `PlainNet` with those weights and returns what the student's function reports.
+//! The student's function is measured on two networks of the crate's provided code, so the grade
+//! does not depend on the student's blocks: the notebook's `SimpleNet` (convolutions and ReLUs,
+//! He-initialized: the initialization alone decides its variances), and a plain network with
+//! BatchNorm whose statistics and affine parameters are drawn at random, so that a BatchNorm's
+//! output differs from the convolution's before it, and training mode from evaluation mode. The
+//! judge builds both from the reference crate, measures them with the same hooks the student uses,
+//! and sends their weights and input to the worker, which builds the student crate's copies with
+//! those weights and returns what the student's function reports. For the report's plot the judge
+//! also measures `SimpleNet` under the naive initialization (no student code involved).
 
 use super::{CheckResult, Outcomes};
 use crate::context::{Context, measure, named_weights};
@@ -41,14 +46,63 @@ impl Measured {
 /// The plain network's shape: blocks per stage and base width.
 const BLOCKS: [usize; 4] = [1, 1, 1, 1];
 const BASE_WIDTH: i64 = 16;
+/// `SimpleNet`'s depth and width.
+const SIMPLE_DEPTH: usize = 8;
+const SIMPLE_WIDTH: i64 = 64;
 
-fn network(ctx: &Context) -> (VarStore, Box<dyn ModuleT>, Tensor) {
-    tch::manual_seed(ctx.request.seed as i64 + 300);
-    let vs = VarStore::new(Device::Cpu);
-    let config = measure::ResNetConfig { base_width: BASE_WIDTH, ..Default::default() };
-    let net = measure::plain_net(&vs.root(), BLOCKS, &config);
-    let x = Tensor::randn([64, 3, 32, 32], (Kind::Float, Device::Cpu));
-    (vs, Box::new(net), x)
+/// One network the student's function is measured on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Network {
+    Simple(measure::simple::Init),
+    Plain,
+}
+
+impl Network {
+    fn wire(self) -> wire::VarianceNetwork {
+        match self {
+            Self::Simple(_) => wire::VarianceNetwork::Simple { depth: SIMPLE_DEPTH, width: SIMPLE_WIDTH },
+            Self::Plain => wire::VarianceNetwork::Plain { blocks: BLOCKS, base_width: BASE_WIDTH },
+        }
+    }
+
+    /// The network, freshly initialized from the run's seed, and its input (a standardized batch).
+    fn build(self, ctx: &Context) -> (VarStore, Box<dyn ModuleT>, Tensor) {
+        tch::manual_seed(ctx.request.seed as i64 + 300);
+        let vs = VarStore::new(Device::Cpu);
+        let net: Box<dyn ModuleT> = match self {
+            Self::Simple(init) => Box::new(measure::simple::simple_net(&vs.root(), SIMPLE_DEPTH, SIMPLE_WIDTH, init)),
+            Self::Plain => {
+                let config = measure::ResNetConfig { base_width: BASE_WIDTH, ..Default::default() };
+                let net = measure::plain_net(&vs.root(), BLOCKS, &config);
+                randomize_batch_norm(&vs);
+                Box::new(net)
+            }
+        };
+        // SimpleNet keeps 32×32 maps of 64 channels in every layer: half the batch costs enough.
+        let batch = if matches!(self, Self::Simple(_)) { 32 } else { 64 };
+        let x = Tensor::randn([batch, 3, 32, 32], (Kind::Float, Device::Cpu));
+        (vs, net, x)
+    }
+}
+
+/// Draws BatchNorm statistics and affine parameters at random (running variance and weight in
+/// [0.5, 1.5), running mean and bias around 0), so that BatchNorm in evaluation mode is not the
+/// identity it is at initialization.
+fn randomize_batch_norm(vs: &VarStore) {
+    // In name order: the draws must not depend on a hash map's order, so that a second build from
+    // the same seed (the training-mode measurement) gets the same values.
+    let mut variables: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    variables.sort_by(|a, b| a.0.cmp(&b.0));
+    tch::no_grad(|| {
+        for (name, mut t) in variables {
+            let one_d = t.dim() == 1;
+            if name.ends_with("running_mean") || (one_d && name.ends_with(".bias")) {
+                t.copy_(&(Tensor::randn_like(&t) * 0.3));
+            } else if name.ends_with("running_var") || (one_d && name.ends_with(".weight")) {
+                t.copy_(&(Tensor::rand_like(&t) + 0.5));
+            }
+        }
+    });
 }
 
 fn grader_measurement(net: &dyn ModuleT, x: &Tensor, train: bool) -> Vec<Measured> {
@@ -64,29 +118,48 @@ fn grader_measurement(net: &dyn ModuleT, x: &Tensor, train: bool) -> Vec<Measure
         .collect()
 }
 
-/// The grader's eval-mode and train-mode measurements, and the student's result.
+/// What the grader and the student measured on one network.
 struct Measurements {
+    /// The grader's measurement in evaluation mode.
     expected: Vec<Measured>,
+    // BEGIN HIDDEN
+    /// The grader's measurement in training mode (a mistake the checks recognize).
     in_train_mode: Vec<Measured>,
+    // END HIDDEN
+    /// What the student's function reported.
     student: Vec<Measured>,
 }
 
-fn measurements(ctx: &Context) -> Result<Measurements, Stop> {
-    let (vs, net, x) = network(ctx);
+fn measurements(ctx: &Context, network: Network) -> Result<Measurements, Stop> {
+    let (vs, net, x) = network.build(ctx);
     let mut tensors = named_weights(&vs, "weights.");
     tensors.push(("input".to_string(), x.shallow_clone()));
     let expected = grader_measurement(&*net, &x, false);
-    let (_vs_train, net_train, x_train) = network(ctx);
+    // BEGIN HIDDEN
+    // On a copy: training mode updates BatchNorm's running statistics, which the worker gets.
+    let (_vs_train, net_train, x_train) = network.build(ctx);
     let in_train_mode = grader_measurement(&*net_train, &x_train, true);
-    let request =
-        wire::Request::Variances(wire::VariancesRequest { blocks: BLOCKS, base_width: BASE_WIDTH, load_weights: true });
+    // END HIDDEN
+    let request = wire::Request::Variances(wire::VariancesRequest { network: network.wire(), load_weights: true });
     let student = match ctx.ask(&request, &tensors)? {
         (wire::Response::Variances(list), _) => {
             list.into_iter().map(|l| Measured { name: l.name, kind: l.kind, variance: l.variance }).collect()
         }
         (other, _) => return Err(ctx.unexpected("variances", &other)),
     };
-    Ok(Measurements { expected, in_train_mode, student })
+    Ok(Measurements {
+        expected,
+        // BEGIN HIDDEN
+        in_train_mode,
+        // END HIDDEN
+        student,
+    })
+}
+
+/// `SimpleNet` under the naive initialization, measured by the grader alone (for the plot).
+fn naive(ctx: &Context) -> Vec<Measured> {
+    let (_, net, x) = Network::Simple(measure::simple::Init::Naive).build(ctx);
+    grader_measurement(&*net, &x, false)
 }
 
 fn as_json(list: &[Measured]) -> serde_json::Value {
@@ -100,25 +173,54 @@ fn names(list: &[Measured]) -> String {
 }
 // END HIDDEN
 
-fn details(expected: &[Measured], student: &[Measured]) -> serde_json::Value {
-    json!({"expected": as_json(expected), "student": as_json(student)})
+/// What the report's plot shows: on `SimpleNet`, the grader's measurement, the student's, and the
+/// naive initialization's; and both measurements on the plain network.
+fn details(simple: &Measurements, naive: &[Measured], plain: &Measurements) -> serde_json::Value {
+    json!({
+        "network": format!("SimpleNet: {SIMPLE_DEPTH} 3×3 convolutions of {SIMPLE_WIDTH} channels with ReLU, no BatchNorm"),
+        "expected": as_json(&simple.expected),
+        "student": as_json(&simple.student),
+        "naive": as_json(naive),
+        "plain": {"expected": as_json(&plain.expected), "student": as_json(&plain.student)},
+    })
 }
 
-/// The student's function runs once, in one process, for all three He-init checks (a crash or a
-/// loop in it would hit each of them alike): the public layer-set check reports, and the hidden
-/// ones report beside it.
+/// The outcome of `judge` on each network: the lower-scoring one (`SimpleNet`'s on a tie), its
+/// message saying which network, or the pass on both.
+fn on_both(simple: &Measurements, plain: &Measurements, judge: impl Fn(&Measurements) -> Outcome) -> Outcome {
+    let (on_simple, on_plain) = (judge(simple), judge(plain));
+    if on_simple.score >= 1.0 && on_plain.score >= 1.0 {
+        let message = format!("{} (SimpleNet, and the plain network with BatchNorm)", on_simple.message);
+        Outcome { message, ..on_simple }
+    } else if on_simple.score <= on_plain.score {
+        Outcome { message: format!("on SimpleNet: {}", on_simple.message), ..on_simple }
+    } else {
+        Outcome { message: format!("on the plain network with BatchNorm: {}", on_plain.message), ..on_plain }
+    }
+}
+
+/// The student's function runs once per network, in one process, for all three He-init checks (a
+/// crash or a loop in it would hit each of them alike): the public layer-set check reports, and
+/// the hidden ones report beside it.
 pub fn layers(ctx: &Context) -> CheckResult {
-    let Measurements { expected, in_train_mode, student } = measurements(ctx)?;
-    let details = details(&expected, &student);
-    let layers = layers_outcome(&expected, &student).with_details(details.clone());
+    let simple = measurements(ctx, Network::Simple(measure::simple::Init::He))?;
+    let plain = measurements(ctx, Network::Plain)?;
+    let details = details(&simple, &naive(ctx), &plain);
+    let layers = on_both(&simple, &plain, |m| layers_outcome(&m.expected, &m.student)).with_details(details.clone());
     // BEGIN HIDDEN
     let outcomes = vec![
         ("he_init.layers", layers),
-        ("he_init.order", order_outcome(&expected, &student).with_details(details.clone())),
-        ("he_init.values", values_outcome(&expected, &in_train_mode, &student).with_details(details)),
+        (
+            "he_init.order",
+            on_both(&simple, &plain, |m| order_outcome(&m.expected, &m.student)).with_details(details.clone()),
+        ),
+        (
+            "he_init.values",
+            on_both(&simple, &plain, |m| values_outcome(&m.expected, &m.in_train_mode, &m.student))
+                .with_details(details),
+        ),
     ];
     // END HIDDEN
-    // HANDOUT: let _ = in_train_mode;
     // HANDOUT: let outcomes = vec![("he_init.layers", layers)];
     Ok(Outcomes::Many(outcomes))
 }
@@ -186,6 +288,8 @@ fn values_outcome(expected: &[Measured], in_train_mode: &[Measured], student: &[
         Outcome::pass("every variance equals the grader's measurement")
     } else if !student.is_empty()
         && student.iter().all(|s| lookup(in_train_mode, &s.name).is_some_and(|v| agree(s.variance, v)))
+        // Only where training mode changes the variances (not on a network without BatchNorm).
+        && student.iter().any(|s| lookup(expected, &s.name).is_some_and(|v| !agree(s.variance, v)))
     {
         Outcome::fail("the variances are those of training mode: run the model with forward_t(input, false)")
     } else {
