@@ -813,14 +813,10 @@ pub fn grade_prepared(options: &GradeOptions, prepared: Prepared) -> Result<Repo
         let errors = build.errors.clone().unwrap_or_default();
         let first = errors.lines().next().unwrap_or("").to_string();
         for check in &checks {
-            results.push(result_for(
-                check,
-                Status::Error,
-                0.0,
-                format!("the crate does not compile: {first}"),
-                0.0,
-                serde_json::Value::Null,
-            ));
+            let message = format!("the crate does not compile: {first}");
+            // The check's hint is about its exercise; the compiler's errors are what to read.
+            let result = result_for(check, Status::Error, 0.0, message, 0.0, serde_json::Value::Null);
+            results.push(CheckResult { hint: None, ..result });
         }
     }
     let facts = RunFacts {

@@ -50,6 +50,10 @@ pub fn render(report: &Report, report_path: &std::path::Path, color: bool) -> St
             exercise.max_score,
             exercise.file
         );
+        // The compiler's errors are above, once; every check of every exercise failed for them.
+        if report.build.errors.is_some() {
+            continue;
+        }
         if exercise.status == Status::NotImplemented {
             let _ = writeln!(out, "    not implemented yet: open {} and replace the todo!()", exercise.file);
             continue;
@@ -103,4 +107,42 @@ pub fn render(report: &Report, report_path: &std::path::Path, color: bool) -> St
         report_path.with_extension("html").display()
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Report {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("../tests/fixtures/reports/{name}/report.json"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn compile_errors_come_once_at_the_top_and_not_under_every_check() {
+        let report = fixture("extra_dependency");
+        let text = render(&report, std::path::Path::new("target/grader/report.json"), false);
+        let first = report.build.errors.as_deref().unwrap().lines().next().unwrap();
+        assert_eq!(text.matches(first).count(), 1, "{text}");
+        assert!(text.find(first) < text.find("BasicBlock"), "the errors come first: {text}");
+        assert!(!text.contains("hint:"), "{text}");
+    }
+
+    #[test]
+    fn without_hidden_checks_each_exercise_says_what_the_hidden_ones_hold() {
+        let mut report = fixture("correct");
+        report.checks.retain(|c| c.visibility == "public");
+        report.hidden_checks_included = false;
+        report.exercises = Report::exercise_totals(&report.checks, crate::profile::ProfileName::Smoke);
+        report.max_score = report.checks.iter().map(|c| c.max_score).sum();
+        report.score = report.max_score;
+        let text = render(&report, std::path::Path::new("target/grader/report.json"), false);
+        assert!(text.contains("7.0 / 7.0   src/basic_block.rs  (+8 in hidden checks after you submit)"), "{text}");
+        assert!(
+            text.contains("The grade is out of 65: hidden checks, run after you submit, hold the other 34."),
+            "{text}"
+        );
+        assert!(text.contains("Train ResNet-18 (> 60% here, > 75% graded)"), "{text}");
+    }
 }
