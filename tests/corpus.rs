@@ -298,6 +298,7 @@ fn the_corpus_is_graded_as_expected_and_nothing_escapes() {
     let mut problems = Vec::new();
     let mut skipped = Vec::new();
     let mut table = Vec::new();
+    let mut correct_shape = None;
     for (name, case) in &cases {
         let group = group_of(case);
         if case.needs_isolation && !isolated {
@@ -331,7 +332,7 @@ fn the_corpus_is_graded_as_expected_and_nothing_escapes() {
             }
         }
         if name == "correct" {
-            insta::assert_json_snapshot!("correct_report_shape", shape(&report));
+            correct_shape = Some(shape(&report));
         }
         table.push(format!(
             "{name:<32} {group:<12} {:>5}/{:<3} {row_status:<22} {:>5.1} s",
@@ -375,5 +376,9 @@ fn the_corpus_is_graded_as_expected_and_nothing_escapes() {
         // Keep the graded folders for a look (reports, report.html, index.html).
         let kept = work.keep();
         panic!("{} mismatch(es) (graded folders kept in {}):\n{}", problems.len(), kept.display(), problems.join("\n"));
+    }
+    // After the mismatches, which say why a check of the correct submission did not pass.
+    if let Some(shape) = correct_shape {
+        insta::assert_json_snapshot!("correct_report_shape", shape);
     }
 }

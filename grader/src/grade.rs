@@ -33,7 +33,8 @@ pub struct GradeOptions {
     pub hidden: bool,
     /// Only these checks (and what they need); empty = all selected by `hidden`.
     pub only: Vec<String>,
-    /// Where `report.json` (and `build.log`) go.
+    /// Where `build.log` goes when the crate does not compile (the caller writes the report there:
+    /// [`crate::report::write_report_files`]).
     pub out_dir: PathBuf,
     /// Seed for everything random.
     pub seed: u64,
@@ -280,7 +281,13 @@ struct Session<'a> {
 
 impl Session<'_> {
     fn request(&self, check: &str, then: &[&str], limits: Limits) -> RunRequest {
-        let mut env = vec![("RUST_BACKTRACE".to_string(), "0".to_string())];
+        let mut env = vec![
+            ("RUST_BACKTRACE".to_string(), "0".to_string()),
+            // libtorch's OpenMP threads sleep while they wait instead of spinning: on a busy machine
+            // spinning burns CPU time while a peer thread waits for a core, and CPU time is what
+            // the training and ablation checks are limited by.
+            ("OMP_WAIT_POLICY".to_string(), "PASSIVE".to_string()),
+        ];
         if let Some(fraction) = self.options.gpu_memory_fraction.filter(|_| self.options.profile.settings().gpu) {
             env.push(("PYTORCH_CUDA_ALLOC_CONF".to_string(), allocator_conf(fraction)));
         }
