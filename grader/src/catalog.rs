@@ -1,8 +1,9 @@
 //! The check catalog: every check of the assignment, as data.
 //!
-//! The runner (which executes checks), the scorer, the reports and the docs all read this one
+//! The judge (which implements the checks), the scorer, the reports and the docs all read this one
 //! table; table order is report order. Adding a check is adding a row here and a function in
-//! `grader/runner/src/checks/`. A check's score is `points ×` the fraction its function returns.
+//! `grader/judge/src/checks/` (its `IMPLEMENTATIONS` table). A check's score is `points ×` the
+//! fraction its function returns.
 
 use crate::sandbox::Clock;
 use serde::Serialize;

@@ -1,9 +1,10 @@
 //! The resnet-lab grader: the check catalog, per-check process isolation, scoring, reports, and the
 //! instructor tooling that generates the student crate.
 //!
-//! This crate does not link libtorch. Checks run in `grader-runner` (the `resnet-lab-runner`
-//! crate), which is built against the crate being graded (see [`runner_build`]) and started once
-//! per check (see [`sandbox`] and [`protocol`]).
+//! This crate does not link libtorch. Checks run in `grader-judge` (`grader/judge`), started once
+//! per check or group of checks (see [`sandbox`] and [`protocol`]); the judge runs the graded
+//! crate's code only through `grader-worker`, built against that crate (see [`worker_build`]) and
+//! started in the worker sandbox.
 
 // BEGIN HIDDEN
 pub mod assign;

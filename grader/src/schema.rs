@@ -1,7 +1,6 @@
 //! Validates JSON against the subset of JSON Schema that `report.schema.json` uses (`type`,
 //! `const`, `enum`, `properties`, `required`, `additionalProperties: false`, `items`, `minimum`,
-//! local `$ref`s). Tests check real reports against the published schema with it, and
-//! `grader merge` validates the reports it reads.
+//! local `$ref`s). Tests check real reports against the published schema with it.
 
 use serde_json::Value;
 

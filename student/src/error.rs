@@ -15,7 +15,7 @@ pub enum Error {
     },
     /// A CIFAR-10 file is missing.
     #[error(
-        "{path} does not exist: download the CIFAR-10 binary version (https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz) and unpack it there, or run `grader data download`"
+        "{path} does not exist: download the CIFAR-10 binary version (https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz) and unpack it there, or call `data::download::download_cifar10` (`cargo run --example train -- --data DIR --download`)"
     )]
     MissingData {
         /// The missing file.

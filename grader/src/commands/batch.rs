@@ -23,9 +23,9 @@ pub struct Args {
     #[arg(long)]
     public_only: bool,
     /// Submissions graded at the same time (their checks share the CPU/GPU: the cores and 90% of
-    /// the GPU's memory split among them; builds stay one at a time and overlap with grading). On an H100 with MPS running
-    /// (`nvidia-cuda-mps-control -d`), 8 graded 482 submissions per hour, 4 409, 1 196;
-    /// `make bench-throughput DATA=dir` measures the curve on yours.
+    /// the GPU's memory split among them; builds stay one at a time and overlap with grading). On a
+    /// GPU, run MPS (`nvidia-cuda-mps-control -d`); `make bench-throughput DATA=dir` measures
+    /// submissions per hour for several values on your machine (README: "Measured").
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
     jobs: u64,
     #[command(flatten)]
