@@ -47,7 +47,7 @@ all: demo
 ## with all checks, and print the gradebook.
 demo: setup
 	@python3 scripts/sample-submissions.py $(SUBMISSIONS)
-	@echo "== batch-grading $(SUBMISSIONS) ($(DEMO_PROFILE) profile; every check; a looping check is cut at 60 s) =="
+	@echo "== batch-grading $(SUBMISSIONS) ($(DEMO_PROFILE) profile; every check; a looping check is cut at 60 s, of computation where the check is CPU-bound) =="
 	@$(GRADER) batch $(SUBMISSIONS) --out $(BATCH_OUT) --profile $(DEMO_PROFILE) $(if $(DATA),--data $(DATA)) --max-check-seconds 60
 	@echo
 	@(column -s, -t < $(BATCH_OUT)/grades.csv 2>/dev/null || cat $(BATCH_OUT)/grades.csv) | cut -c1-160
