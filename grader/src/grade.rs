@@ -439,7 +439,8 @@ impl Session<'_> {
             let Some(message) = by_id.get(check.id) else { break };
             let elapsed = message.elapsed_s.unwrap_or(total);
             let mut result = reported(check, &message.outcome, (elapsed - previous).max(0.0), run.forged);
-            result.limit = Some(TimeLimitUsed::of(&self.limits_of(check), None));
+            // The limit the group's process ran under (the largest of its checks').
+            result.limit = Some(TimeLimitUsed::of(&limits, None));
             results.push(result);
             previous = elapsed;
         }

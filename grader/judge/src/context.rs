@@ -253,6 +253,25 @@ pub fn named_weights(vs: &tch::nn::VarStore, prefix: &str) -> Tensors {
         .collect()
 }
 
+/// Draws BatchNorm statistics and affine parameters at random (running variance and weight in
+/// [0.5, 1.5), running mean and bias normal around 0), so that a BatchNorm in evaluation mode is
+/// neither the identity it is at initialization nor its training mode. In name order: the draws do
+/// not depend on a hash map's order, so a second build from the same seed gets the same values.
+pub fn randomize_batch_norm(vs: &tch::nn::VarStore) {
+    let mut variables: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    variables.sort_by(|a, b| a.0.cmp(&b.0));
+    tch::no_grad(|| {
+        for (name, mut t) in variables {
+            let one_d = t.dim() == 1;
+            if name.ends_with("running_mean") || (one_d && name.ends_with(".bias")) {
+                t.copy_(&(Tensor::randn_like(&t) * 0.2));
+            } else if name.ends_with("running_var") || (one_d && name.ends_with(".weight")) {
+                t.copy_(&(Tensor::rand_like(&t) + 0.5));
+            }
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

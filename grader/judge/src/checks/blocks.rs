@@ -519,25 +519,6 @@ pub fn parameters_check(ctx: &Context, block: Block) -> Result<Outcome, Stop> {
     Ok(Outcome::pass("parameter names and shapes match PyTorch's"))
 }
 
-/// Gives BatchNorm layers non-trivial statistics and affine parameters so that evaluation mode is
-/// distinguishable from training mode and from a missing BatchNorm.
-fn randomize_batch_norm(vs: &VarStore) {
-    tch::no_grad(|| {
-        for (name, mut t) in vs.variables() {
-            let replacement = if name.ends_with("running_mean") || (name.ends_with(".bias") && t.dim() == 1) {
-                Some(Tensor::randn_like(&t) * 0.2)
-            } else if name.ends_with("running_var") || (name.ends_with(".weight") && t.dim() == 1) {
-                Some(Tensor::rand_like(&t) + 0.5)
-            } else {
-                None
-            };
-            if let Some(r) = replacement {
-                t.copy_(&r);
-            }
-        }
-    });
-}
-
 /// The reference block for a case with non-trivial BatchNorm statistics, and a snapshot of its
 /// variables before any forward pass (what the worker loads into the student's block by name).
 struct Pair {
@@ -548,7 +529,7 @@ struct Pair {
 fn pair(block: Block, case: &Case) -> Pair {
     let rvs = VarStore::new(Device::Cpu);
     let reference = block.reference(&rvs, case);
-    randomize_batch_norm(&rvs);
+    crate::context::randomize_batch_norm(&rvs);
     let weights = rvs.variables().into_iter().map(|(k, v)| (k, v.detach().copy())).collect();
     Pair { reference, weights }
 }
@@ -896,7 +877,7 @@ mod tests {
             for case in block.numeric_cases() {
                 let rvs = VarStore::new(Device::Cpu);
                 let net = block.reference(&rvs, &case);
-                randomize_batch_norm(&rvs);
+                crate::context::randomize_batch_norm(&rvs);
                 let weights: HashMap<_, _> = rvs.variables().into_iter().map(|(k, v)| (k, v.detach().copy())).collect();
                 let x = Tensor::randn(case.input, (Kind::Float, Device::Cpu));
                 for train in [false, true] {

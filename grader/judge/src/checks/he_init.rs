@@ -11,7 +11,7 @@
 //! also measures `SimpleNet` under the naive initialization (no student code involved).
 
 use super::{CheckResult, Outcomes};
-use crate::context::{Context, measure, named_weights};
+use crate::context::{Context, measure, named_weights, randomize_batch_norm};
 use crate::worker::Stop;
 use grader::protocol::Outcome;
 use measure::hooks::{LayerKind, capture_layer_outputs};
@@ -83,26 +83,6 @@ impl Network {
         let x = Tensor::randn([batch, 3, 32, 32], (Kind::Float, Device::Cpu));
         (vs, net, x)
     }
-}
-
-/// Draws BatchNorm statistics and affine parameters at random (running variance and weight in
-/// [0.5, 1.5), running mean and bias around 0), so that BatchNorm in evaluation mode is not the
-/// identity it is at initialization.
-fn randomize_batch_norm(vs: &VarStore) {
-    // In name order: the draws must not depend on a hash map's order, so that a second build from
-    // the same seed (the training-mode measurement) gets the same values.
-    let mut variables: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
-    variables.sort_by(|a, b| a.0.cmp(&b.0));
-    tch::no_grad(|| {
-        for (name, mut t) in variables {
-            let one_d = t.dim() == 1;
-            if name.ends_with("running_mean") || (one_d && name.ends_with(".bias")) {
-                t.copy_(&(Tensor::randn_like(&t) * 0.3));
-            } else if name.ends_with("running_var") || (one_d && name.ends_with(".weight")) {
-                t.copy_(&(Tensor::rand_like(&t) + 0.5));
-            }
-        }
-    });
 }
 
 fn grader_measurement(net: &dyn ModuleT, x: &Tensor, train: bool) -> Vec<Measured> {
