@@ -4,6 +4,12 @@
 //! written next to each submission. One batch per check selection (most mistakes only need their
 //! exercise's checks) shares one build directory, which keeps the corpus within CI's budget.
 //!
+//! Each case is a test of its own (a `libtest-mimic` harness): `cargo test -p resnet-lab-grader
+//! --test corpus -- bn_missing` grades and judges that case alone, `-- --list` lists them, and a
+//! failure names its case. The selected cases are graded first, together; then each case's
+//! expectations, the corpus-wide `corpus::nothing_escaped` and the `corpus::correct_report_shape`
+//! snapshot are judged.
+//!
 //! `case.json` says, per check, the expected status, score (a number or `[low, high]`) and a
 //! fragment of the message the student must see; every check it does not name must end as
 //! `others` says (`passed` means full marks). `row` says what the gradebook's row must say
@@ -15,12 +21,14 @@
 //! scripts, proc macros or pre-main code would write, and leftover processes.
 
 mod common;
-use common::{digest, root, split_csv};
+use common::{digest, read_csv, root};
+use libtest_mimic::{Arguments, Failed, Trial};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(Debug, Deserialize)]
@@ -112,14 +120,11 @@ fn namespaces_available() -> bool {
 
 /// grades.csv as student → (status, reason).
 fn gradebook_rows(out: &Path) -> BTreeMap<String, (String, String)> {
-    let mut reader = std::fs::read_to_string(out.join("grades.csv")).unwrap();
-    reader.push('\n');
-    let mut rows = BTreeMap::new();
-    for line in reader.lines().skip(2).filter(|l| !l.is_empty()) {
-        let fields = split_csv(line);
-        rows.insert(fields[0].clone(), (fields[8].clone(), fields[9].clone()));
-    }
-    rows
+    read_csv(&out.join("grades.csv"))
+        .into_iter()
+        .skip(2) // the header and the points-possible row
+        .map(|fields| (fields[0].clone(), (fields[8].clone(), fields[9].clone())))
+        .collect()
 }
 
 /// Compares a report with the case's expectations and returns every mismatch.
@@ -217,26 +222,53 @@ fn plant_decoy_solution() {
     std::fs::write(DECOY, answer).unwrap();
 }
 
-#[test]
-fn the_corpus_is_graded_as_expected_and_nothing_escapes() {
+/// Whether libtest's filter and `--skip` select the test called `name` (as libtest-mimic decides).
+fn selected(args: &Arguments, name: &str) -> bool {
+    let matches = |pattern: &str| if args.exact { name == pattern } else { name.contains(pattern) };
+    args.filter.as_deref().is_none_or(matches) && !args.skip.iter().any(|s| matches(s))
+}
+
+/// The corpus-wide tests' names.
+const NOTHING_ESCAPED: &str = "corpus::nothing_escaped";
+const CORRECT_SHAPE: &str = "corpus::correct_report_shape";
+
+/// A folder's files and their bytes (see [`digest`]).
+type Digest = Vec<(PathBuf, Vec<u8>)>;
+
+/// What grading the selected cases left: their graded folders and what the grading saw.
+struct Graded {
+    /// The scratch folder (submissions, graded folders, fake CIFAR); kept when a test fails.
+    work: tempfile::TempDir,
+    /// The graded folder of each check selection.
+    out: PathBuf,
+    /// Groups whose `grader batch` failed, with its output.
+    failed_groups: BTreeMap<String, String>,
+    /// Whether check processes got namespaces here.
+    isolated: bool,
+    /// The protected folders' contents before grading.
+    before: Vec<(&'static str, Digest)>,
+}
+
+/// Folders no submission may change.
+const PROTECTED: [&str; 7] = [
+    "grader/src",
+    "grader/judge/src",
+    "grader/worker/src",
+    "grader/wire/src",
+    "solution/src",
+    "student/src",
+    "tests/cases",
+];
+
+/// Zips the `names` cases and grades them, one `grader batch` per check selection.
+fn grade(cases: &BTreeMap<String, Case>, names: &[String]) -> Graded {
     let started = Instant::now();
-    let mut cases = load_cases();
-    assert!(cases.len() >= 40, "the corpus shrank to {} cases", cases.len());
-    // While working on a few cases: CORPUS_CASES=name,name cargo test --test corpus
-    if let Ok(wanted) = std::env::var("CORPUS_CASES") {
-        let wanted: Vec<&str> = wanted.split(',').collect();
-        cases.retain(|name, _| wanted.contains(&name.as_str()));
-    }
     let isolated = namespaces_available();
     plant_decoy_solution();
     let work = tempfile::Builder::new().prefix("corpus-").tempdir().unwrap();
     let (submissions, out) = (work.path().join("submissions"), work.path().join("graded"));
-    let status = Command::new("python3")
-        .arg(root().join("scripts/corpus.py"))
-        .arg(&submissions)
-        .args(cases.keys())
-        .status()
-        .unwrap();
+    let status =
+        Command::new("python3").arg(root().join("scripts/corpus.py")).arg(&submissions).args(names).status().unwrap();
     assert!(status.success(), "scripts/corpus.py failed");
 
     // A CIFAR folder whose test split a hostile case tries to read, a listener it tries to reach.
@@ -248,24 +280,14 @@ fn the_corpus_is_graded_as_expected_and_nothing_escapes() {
     for marker in MARKERS {
         let _ = std::fs::remove_file(marker);
     }
-    let canary = root().join("target/corpus-canary.txt");
-    let _ = std::fs::remove_file(&canary);
-    let protected = [
-        "grader/src",
-        "grader/judge/src",
-        "grader/worker/src",
-        "grader/wire/src",
-        "solution/src",
-        "student/src",
-        "tests/cases",
-    ];
-    let before: Vec<_> = protected.iter().map(|d| digest(&root().join(d))).collect();
+    let _ = std::fs::remove_file(canary());
+    let before = PROTECTED.iter().map(|d| (*d, digest(&root().join(d)))).collect();
 
-    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (name, case) in &cases {
-        groups.entry(group_of(case)).or_default().push(name.clone());
+    let mut groups: BTreeMap<String, Vec<&String>> = BTreeMap::new();
+    for name in names {
+        groups.entry(group_of(&cases[name])).or_default().push(name);
     }
-    let mut timings = Vec::new();
+    let mut failed_groups = BTreeMap::new();
     for (group, members) in &groups {
         let group_started = Instant::now();
         let mut command = Command::new(env!("CARGO_BIN_EXE_grader"));
@@ -278,83 +300,88 @@ fn the_corpus_is_graded_as_expected_and_nothing_escapes() {
             .arg(out.join(group))
             .args(["--quiet", "--max-check-seconds", "30", "--data"])
             .arg(&data);
-        for exercise in &cases[&members[0]].only {
+        for exercise in &cases[members[0]].only {
             command.args(["--only", exercise]);
         }
         let output = command.output().unwrap();
-        assert!(
-            output.status.success(),
-            "grader batch over the {group} group failed: {}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        timings.push(format!(
-            "{group}: {} submissions in {:.0} s",
-            members.len(),
-            group_started.elapsed().as_secs_f64()
-        ));
+        if !output.status.success() {
+            let said =
+                format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+            failed_groups.insert(group.clone(), said);
+        }
+        eprintln!("corpus: {group}: {} submission(s) in {:.0} s", members.len(), group_started.elapsed().as_secs_f64());
     }
+    eprintln!("corpus: {} case(s) graded in {:.0} s", names.len(), started.elapsed().as_secs_f64());
+    Graded { work, out, failed_groups, isolated, before }
+}
 
+/// A file only a submission that escaped its sandbox could write.
+fn canary() -> PathBuf {
+    root().join("target/corpus-canary.txt")
+}
+
+/// Judges one graded case: its report against its expectations, its Gradescope file, its gradebook row.
+fn judge_case(name: &str, case: &Case, graded: &Graded) -> Result<(), Failed> {
+    let group = group_of(case);
+    if let Some(said) = graded.failed_groups.get(&group) {
+        return Err(format!("grader batch over the {group} group failed: {said}").into());
+    }
+    let report_path = graded.out.join(&group).join(name).join("report.json");
+    let text =
+        std::fs::read_to_string(&report_path).map_err(|e| format!("no report at {}: {e}", report_path.display()))?;
+    let report: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", report_path.display()))?;
+    let mut problems = mismatches(name, case, &report);
+    let gradescope: Value =
+        serde_json::from_str(&std::fs::read_to_string(report_path.with_file_name("results.json")).unwrap_or_default())
+            .unwrap_or_default();
+    if gradescope["score"] != report["score"] {
+        problems
+            .push(format!("{name}: results.json scores {} but report.json {}", gradescope["score"], report["score"]));
+    }
+    let rows = gradebook_rows(&graded.out.join(&group));
+    let (row_status, reason) = rows.get(name).cloned().unwrap_or_default();
+    if let Some(row) = &case.row {
+        if row_status != row.status {
+            problems.push(format!("{name}: the gradebook says {row_status}, expected {} ({reason})", row.status));
+        }
+        if let Some(fragment) = row.reason.as_deref().filter(|f| !reason.contains(f)) {
+            problems.push(format!("{name}: the gradebook's reason {reason:?} lacks {fragment:?}"));
+        }
+    }
+    eprintln!(
+        "corpus: {name:<32} {group:<12} {:>5}/{:<3} {row_status:<22} {:>5.1} s",
+        report["score"],
+        report["max_score"],
+        report["metadata"]["duration_s"].as_f64().unwrap_or(0.0)
+    );
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}\n[{}]\n(graded folder: {})",
+            problems.join("\n"),
+            case.description,
+            report_path.parent().unwrap().display()
+        )
+        .into())
+    }
+}
+
+/// Nothing outside the scratch folders changed, and no process a submission started is left.
+fn nothing_escaped(graded: &Graded) -> Result<(), Failed> {
     let mut problems = Vec::new();
-    let mut skipped = Vec::new();
-    let mut table = Vec::new();
-    let mut correct_shape = None;
-    for (name, case) in &cases {
-        let group = group_of(case);
-        if case.needs_isolation && !isolated {
-            skipped.push(name.clone());
-            continue;
-        }
-        let report_path = out.join(&group).join(name).join("report.json");
-        let Ok(text) = std::fs::read_to_string(&report_path) else {
-            problems.push(format!("{name}: no report at {}", report_path.display()));
-            continue;
-        };
-        let report: Value = serde_json::from_str(&text).unwrap();
-        let gradescope: Value =
-            serde_json::from_str(&std::fs::read_to_string(report_path.with_file_name("results.json")).unwrap())
-                .unwrap();
-        if gradescope["score"] != report["score"] {
-            problems.push(format!(
-                "{name}: results.json scores {} but report.json {}",
-                gradescope["score"], report["score"]
-            ));
-        }
-        problems.extend(mismatches(name, case, &report).into_iter().map(|p| format!("{p}  [{}]", case.description)));
-        let rows = gradebook_rows(&out.join(&group));
-        let (row_status, reason) = rows.get(name).cloned().unwrap_or_default();
-        if let Some(row) = &case.row {
-            if row_status != row.status {
-                problems.push(format!("{name}: the gradebook says {row_status}, expected {} ({reason})", row.status));
-            }
-            if let Some(fragment) = row.reason.as_deref().filter(|f| !reason.contains(f)) {
-                problems.push(format!("{name}: the gradebook's reason {reason:?} lacks {fragment:?}"));
-            }
-        }
-        if name == "correct" {
-            correct_shape = Some(shape(&report));
-        }
-        table.push(format!(
-            "{name:<32} {group:<12} {:>5}/{:<3} {row_status:<22} {:>5.1} s",
-            report["score"],
-            report["max_score"],
-            report["metadata"]["duration_s"].as_f64().unwrap_or(0.0)
-        ));
-    }
-
-    // Nothing outside the scratch folders changed.
-    for (folder, before) in protected.iter().zip(before) {
-        if digest(&root().join(folder)) != before {
+    for (folder, before) in &graded.before {
+        if digest(&root().join(folder)) != *before {
             problems.push(format!("{folder} changed while the corpus was graded"));
         }
     }
-    for (path, bytes) in digest(&out) {
+    for (path, bytes) in digest(&graded.out) {
         if bytes.windows(16).any(|w| w == b"HACKED-BY-CORPUS") {
             problems.push(format!("{} was written by a submission", path.display()));
         }
     }
-    if isolated && canary.exists() {
-        problems.push(format!("{} was written by a submission", canary.display()));
+    if graded.isolated && canary().exists() {
+        problems.push(format!("{} was written by a submission", canary().display()));
     }
     for marker in MARKERS {
         if Path::new(marker).exists() {
@@ -365,20 +392,51 @@ fn the_corpus_is_graded_as_expected_and_nothing_escapes() {
     if leftovers > 0 {
         problems.push(format!("{leftovers} process(es) a submission started are still running"));
     }
+    if problems.is_empty() { Ok(()) } else { Err(problems.join("\n").into()) }
+}
 
-    println!("{}", table.join("\n"));
-    println!("{}", timings.join("\n"));
-    println!("corpus: {} cases graded in {:.0} s", cases.len() - skipped.len(), started.elapsed().as_secs_f64());
-    if !skipped.is_empty() {
-        println!("skipped (this machine gives the grader no namespaces): {}", skipped.join(", "));
+/// The correct submission's report keeps its shape (what each check concluded).
+fn correct_report_shape(graded: &Graded) -> Result<(), Failed> {
+    let path = graded.out.join("all/correct/report.json");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?)
+            .map_err(|e| e.to_string())?;
+    let shape = shape(&report);
+    std::panic::catch_unwind(|| insta::assert_json_snapshot!("correct_report_shape", shape)).map_err(|_| {
+        Failed::from("the correct submission's report changed shape (see the diff above; `cargo insta review`)")
+    })
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let cases = load_cases();
+    assert!(cases.len() >= 40, "the corpus shrank to {} cases", cases.len());
+    let mut names: Vec<String> = cases.keys().filter(|name| selected(&args, name)).cloned().collect();
+    if selected(&args, CORRECT_SHAPE) && !names.iter().any(|n| n == "correct") {
+        names.push("correct".to_string());
+        names.sort();
     }
-    if !problems.is_empty() {
-        // Keep the graded folders for a look (reports, report.html, index.html).
-        let kept = work.keep();
-        panic!("{} mismatch(es) (graded folders kept in {}):\n{}", problems.len(), kept.display(), problems.join("\n"));
+    // Listing, or nothing selected: no grading.
+    let graded = (!args.list && !names.is_empty()).then(|| Arc::new(grade(&cases, &names)));
+    let cases = Arc::new(cases);
+    let mut trials = Vec::new();
+    for (name, case) in cases.iter() {
+        let ignored = case.needs_isolation && graded.as_ref().is_some_and(|g| !g.isolated);
+        let (name, cases, graded) = (name.clone(), Arc::clone(&cases), graded.clone());
+        trials.push(
+            Trial::test(name.clone(), move || judge_case(&name, &cases[&name], graded.as_ref().expect("graded")))
+                .with_ignored_flag(ignored),
+        );
     }
-    // After the mismatches, which say why a check of the correct submission did not pass.
-    if let Some(shape) = correct_shape {
-        insta::assert_json_snapshot!("correct_report_shape", shape);
+    let whole = graded.clone();
+    trials.push(Trial::test(NOTHING_ESCAPED, move || nothing_escaped(whole.as_ref().expect("graded"))));
+    let whole = graded.clone();
+    trials.push(Trial::test(CORRECT_SHAPE, move || correct_report_shape(whole.as_ref().expect("graded"))));
+    let conclusion = libtest_mimic::run(&args, trials);
+    if conclusion.has_failed()
+        && let Some(graded) = graded.and_then(|g| Arc::try_unwrap(g).ok())
+    {
+        eprintln!("corpus: graded folders kept in {}", graded.work.keep().display());
     }
+    conclusion.exit();
 }

@@ -69,3 +69,37 @@ fn submit_reuses_the_last_check_while_the_answer_files_are_unchanged_and_says_wh
     assert!(stdout.contains("they changed since your last full `make check`"), "{stdout}{stderr}");
     assert!(here.path().join("target/grader/submit/report.json").is_file(), "{stderr}");
 }
+
+/// Scripts tell a typo from a grading failure by the exit code (`grader --help` lists them), and
+/// a folder that is not a graded one is refused with a reason instead of yielding an empty result.
+#[test]
+fn exit_codes_tell_a_wrong_command_line_from_a_grading_failure() {
+    let grader =
+        |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_grader")).current_dir(root()).args(args).output().unwrap();
+    let typo = grader(&["chek"]);
+    assert_eq!(typo.status.code(), Some(64), "{}", String::from_utf8_lossy(&typo.stderr));
+    assert!(String::from_utf8_lossy(&typo.stderr).contains("check"), "clap suggests the right command");
+    let help = grader(&["--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&help.stdout);
+    for line in [
+        "  0  every check passed",
+        "  1  graded, and some check did not pass",
+        "  2  could not grade",
+        " 64  wrong command line",
+    ] {
+        assert!(help.contains(line), "--help lacks {line:?}:\n{help}");
+    }
+    let empty = tempfile::tempdir().unwrap();
+    let missing = empty.path().join("no-such-batch");
+    for args in [
+        vec!["pages", missing.to_str().unwrap()],
+        vec!["merge", empty.path().to_str().unwrap(), "--out", missing.to_str().unwrap()],
+    ] {
+        let output = grader(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("grader batch` output folder"), "{args:?}: {stderr}");
+        assert!(!missing.exists(), "{args:?} created {}", missing.display());
+    }
+}

@@ -85,7 +85,8 @@ fn no_solution_code_and_no_hidden_check_leaks() {
     let files = texts(&dir.path().join("h"));
     assert!(files.len() > 40);
     let solution = solution_lines();
-    let hidden: Vec<&str> = CHECKS.iter().filter(|c| c.visibility == Visibility::Hidden).map(|c| c.id).collect();
+    let hidden: Vec<&str> =
+        CHECKS.iter().filter(|c| c.visibility == Visibility::Hidden).map(|c| c.id.as_str()).collect();
     assert!(hidden.len() >= 10);
     for (path, text) in &files {
         for line in &solution {

@@ -398,10 +398,11 @@ pub fn run(options: &BatchOptions) -> Result<BatchOutcome> {
 
 /// Copies every student folder of `inputs` into `out` and writes the gradebook there.
 pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<usize> {
+    let shards = inputs.iter().map(|input| gradebook::load_graded_folder(input)).collect::<Result<Vec<_>>>()?;
     std::fs::create_dir_all(out)?;
     let mut seen: std::collections::HashMap<String, PathBuf> = std::collections::HashMap::new();
-    for input in inputs {
-        for (student, _) in gradebook::load_reports(input)? {
+    for (input, reports) in inputs.iter().zip(shards) {
+        for student in reports.into_keys() {
             if let Some(first) = seen.get(&student) {
                 bail!(
                     "{student} is graded in both {} and {}: shards must not overlap",

@@ -2,13 +2,11 @@
 //! the worker in the sandbox and judges what it returns), and turns what came back (or did not)
 //! into scores and a [`Report`].
 
-use crate::catalog::{self, Check, Exercise};
+use crate::catalog::{self, Check, CheckId, Exercise, Visibility};
 use crate::pace::{Load, Pace};
 use crate::profile::ProfileName;
-use crate::protocol::{ChildStatus, Message, Outcome, RunRequest, WorkerLaunch};
-use crate::report::{
-    BuildInfo, CheckResult, Metadata, Report, SCHEMA_VERSION, Status, TimeLimitUsed, round2, visibility_name,
-};
+use crate::protocol::{ChildStatus, Message, Outcome, RunRequest, Task, WorkerLaunch};
+use crate::report::{BuildInfo, CheckResult, Metadata, Report, SCHEMA_VERSION, Status, TimeLimitUsed, round2};
 use crate::sandbox::{self, ChildRun, Clock, Exit, Limits};
 use crate::worker_build::{self, BuildFailure, Built, Workspace};
 use anyhow::{Context, Result, bail};
@@ -16,9 +14,6 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
-
-/// The id of the judge's self-description request (the worker's libtorch and CUDA).
-pub const INFO_CHECK: &str = "__info";
 
 /// What to grade and how.
 #[derive(Debug, Clone)]
@@ -68,7 +63,7 @@ pub struct GradeOptions {
 /// The checks to run, in catalog order: the selection plus everything it depends on. `only` names
 /// checks (`he_init.layers`) or whole exercises (`he_init`: its checks selected by `hidden`).
 pub fn plan(hidden: bool, only: &[String]) -> Result<Vec<&'static Check>> {
-    let mut wanted: Vec<&str> = Vec::new();
+    let mut wanted: Vec<CheckId> = Vec::new();
     for id in only {
         match (catalog::find(id), Exercise::ALL.iter().find(|e| e.id() == id)) {
             (Some(check), _) => wanted.push(check.id),
@@ -83,9 +78,9 @@ pub fn plan(hidden: bool, only: &[String]) -> Result<Vec<&'static Check>> {
     }
     let mut i = 0;
     while i < wanted.len() {
-        let check = catalog::find(wanted[i]).expect("known");
-        for dep in check.after.iter().chain(check.reported_by.iter()) {
-            if !wanted.contains(dep) {
+        let check = catalog::row(wanted[i]).expect("selected from the catalog");
+        for &dep in check.after.iter().chain(check.reported_by.iter()) {
+            if !wanted.contains(&dep) {
                 wanted.push(dep);
             }
         }
@@ -221,15 +216,15 @@ fn result_for(
         _ => message,
     };
     CheckResult {
-        id: check.id.to_string(),
-        exercise: check.exercise.id().to_string(),
+        id: check.id,
+        exercise: check.exercise,
         name: check.title.to_string(),
         score: round2(check.points * fraction.clamp(0.0, 1.0)),
         max_score: check.points,
         status,
         message,
         hint,
-        visibility: visibility_name(check.visibility).to_string(),
+        visibility: check.visibility,
         duration_s: round2(duration),
         details,
         limit: None,
@@ -280,7 +275,7 @@ struct Session<'a> {
 }
 
 impl Session<'_> {
-    fn request(&self, check: &str, then: &[&str], limits: Limits) -> RunRequest {
+    fn request(&self, task: Task, then: &[CheckId], limits: Limits) -> RunRequest {
         let mut env = vec![
             ("RUST_BACKTRACE".to_string(), "0".to_string()),
             // libtorch's OpenMP threads sleep while they wait instead of spinning: on a busy machine
@@ -301,7 +296,7 @@ impl Session<'_> {
             trusted: self.options.trusted,
         };
         RunRequest {
-            check: check.to_string(),
+            task,
             profile: self.options.profile.as_str().to_string(),
             scratch: self.scratch.clone(),
             worker: WorkerLaunch {
@@ -313,7 +308,7 @@ impl Session<'_> {
             },
             data: self.options.data.clone(),
             seed: self.options.seed,
-            then: then.iter().map(|id| id.to_string()).collect(),
+            then: then.to_vec(),
             threads: self.options.threads,
         }
     }
@@ -334,8 +329,8 @@ impl Session<'_> {
     }
 
     /// Starts one judge process for `check` (and `then`), which starts the worker in the sandbox.
-    fn spawn(&self, check: &str, then: &[&str], limits: Limits) -> Result<ChildRun> {
-        let request = self.request(check, then, limits);
+    fn spawn(&self, task: Task, then: &[CheckId], limits: Limits) -> Result<ChildRun> {
+        let request = self.request(task, then, limits);
         // The judge measures on the GPU too: the same memory cap as its worker.
         let env: Vec<(&str, String)> = request.worker.env.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
         let run = sandbox::run_child(&self.judge, &request.to_args(), &self.workdir, &env, limits, None)
@@ -356,14 +351,14 @@ impl Session<'_> {
         let limits = self.limits_of(check);
         let run = {
             let _beside_others = self.options.pace.beside_others();
-            self.spawn(check.id, &[], limits)?
+            self.spawn(Task::Check(check.id), &[], limits)?
         };
         let busy = Load::now().filter(|load| run.exit == Exit::TimedOut && load.busy());
         let Some(load) = busy else { return Ok(self.results_of(check, &run, limits, None)) };
         let first = run.duration.as_secs_f64();
         let run = {
             let _alone = self.options.pace.alone();
-            self.spawn(check.id, &[], limits)?
+            self.spawn(Task::Check(check.id), &[], limits)?
         };
         let why = format!(
             "its first run timed out after {first:.0} s while the machine was busy ({load}), so it ran once more with no other check beside it"
@@ -389,8 +384,8 @@ impl Session<'_> {
             .map(|c| {
                 let own_duration = if c.id == check.id { duration } else { 0.0 };
                 let mut result = match by_id
-                    .get(c.id)
-                    .or_else(|| by_id.get(check.id).filter(|o| o.status != ChildStatus::Completed))
+                    .get(c.id.as_str())
+                    .or_else(|| by_id.get(check.id.as_str()).filter(|o| o.status != ChildStatus::Completed))
                 {
                     Some(outcome) => reported(c, outcome, own_duration, run.forged),
                     None => {
@@ -424,19 +419,19 @@ impl Session<'_> {
             .map(|c| self.limits_of(c))
             .max_by_key(|l| (l.time, l.clock == Clock::Cpu))
             .expect("a group is not empty");
-        let then: Vec<&str> = rest.iter().map(|c| c.id).collect();
+        let then: Vec<CheckId> = rest.iter().map(|c| c.id).collect();
         let run = {
             let _beside_others = self.options.pace.beside_others();
-            self.spawn(first.id, &then, limits)?
+            self.spawn(Task::Check(first.id), &then, limits)?
         };
         let by_id: HashMap<&str, &Message> = run.messages.iter().map(|m| (m.check.as_str(), m)).collect();
         let mut results = Vec::new();
         // Each check's own seconds; the process's start and exit count for the first.
         let total = run.duration.as_secs_f64();
-        let last = group.iter().filter_map(|c| by_id.get(c.id)?.elapsed_s).fold(0.0, f64::max);
+        let last = group.iter().filter_map(|c| by_id.get(c.id.as_str())?.elapsed_s).fold(0.0, f64::max);
         let mut previous = -(total - last).max(0.0);
         for check in group {
-            let Some(message) = by_id.get(check.id) else { break };
+            let Some(message) = by_id.get(check.id.as_str()) else { break };
             let elapsed = message.elapsed_s.unwrap_or(total);
             let mut result = reported(check, &message.outcome, (elapsed - previous).max(0.0), run.forged);
             // The limit the group's process ran under (the largest of its checks').
@@ -457,7 +452,7 @@ fn running(group: &[&'static Check]) -> Option<Running> {
     if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         return None;
     }
-    let ids: Vec<&str> = group.iter().map(|c| c.id).collect();
+    let ids: Vec<&str> = group.iter().map(|c| c.id.as_str()).collect();
     let spinner = indicatif::ProgressBar::new_spinner()
         .with_style(indicatif::ProgressStyle::with_template("  {spinner} {msg} {elapsed}").ok()?)
         .with_message(format!("running {}", ids.join(", ")));
@@ -515,8 +510,8 @@ fn runner_info(session: &Session<'_>) -> Result<serde_json::Value> {
 }
 
 fn runner_info_once(session: &Session<'_>) -> Result<serde_json::Value> {
-    let run = session.spawn(INFO_CHECK, &[], session.limits(120, Clock::Wall))?;
-    match run.messages.into_iter().find(|m| m.check == INFO_CHECK) {
+    let run = session.spawn(Task::Info, &[], session.limits(120, Clock::Wall))?;
+    match run.messages.into_iter().find(|m| m.check == Task::Info.as_str()) {
         Some(message) => Ok(message.outcome.details),
         None => {
             bail!("the grader's judge does not start ({:?}); its output:\n{}", run.exit, last_lines(&run.stderr, 20))
@@ -624,7 +619,7 @@ fn assemble(options: &GradeOptions, mut results: Vec<CheckResult>, build: BuildI
         schema_version: SCHEMA_VERSION,
         score,
         max_score,
-        hidden_checks_included: results.iter().any(|r| r.visibility == "hidden"),
+        hidden_checks_included: results.iter().any(|r| r.visibility == Visibility::Hidden),
         exercises: Report::exercise_totals(&results, options.profile),
         checks: results,
         build,
@@ -892,12 +887,14 @@ mod tests {
     // BEGIN HIDDEN
     #[test]
     fn plans_add_dependencies_and_keep_catalog_order() {
-        let ids: Vec<&str> = plan(false, &["training.reported".to_string()]).unwrap().iter().map(|c| c.id).collect();
+        let ids: Vec<&str> =
+            plan(false, &["training.reported".to_string()]).unwrap().iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, ["training.runs", "training.reported"]);
-        let exercise: Vec<&str> = plan(true, &["he_init".to_string()]).unwrap().iter().map(|c| c.id).collect();
+        let exercise: Vec<&str> = plan(true, &["he_init".to_string()]).unwrap().iter().map(|c| c.id.as_str()).collect();
         assert_eq!(exercise, ["he_init.layers", "he_init.order", "he_init.values"]);
         assert!(plan(true, &["he_unit".to_string()]).unwrap_err().to_string().contains("no check or exercise"));
-        let ids: Vec<&str> = plan(false, &["ablation.variants".to_string()]).unwrap().iter().map(|c| c.id).collect();
+        let ids: Vec<&str> =
+            plan(false, &["ablation.variants".to_string()]).unwrap().iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, ["ablation.runs", "ablation.variants"]);
         assert!(plan(false, &[]).unwrap().iter().all(|c| c.visibility == catalog::Visibility::Public));
         assert_eq!(plan(true, &[]).unwrap().len(), catalog::CHECKS.len());
@@ -906,8 +903,10 @@ mod tests {
 
     #[test]
     fn checks_of_one_exercise_share_a_process_unless_they_depend_on_one() {
-        let groups: Vec<Vec<&str>> =
-            process_groups(&plan(true, &[]).unwrap()).iter().map(|g| g.iter().map(|c| c.id).collect()).collect();
+        let groups: Vec<Vec<&str>> = process_groups(&plan(true, &[]).unwrap())
+            .iter()
+            .map(|g| g.iter().map(|c| c.id.as_str()).collect())
+            .collect();
         let sizes: Vec<(&str, usize)> = groups.iter().map(|g| (g[0], g.len())).collect();
         assert_eq!(
             sizes,
@@ -971,6 +970,7 @@ mod tests {
             r#"#!/bin/sh
 read nonce
 check=$(printf '%s' "$2" | sed 's/.*"check":"\([^"]*\)".*/\1/')
+case "$2" in *'"task":"info"'*) check=__info ;; esac
 case "$2" in *'"read_only":true'*) cuda=false ;; *) cuda=true ;; esac
 touch {probe}
 echo "{{\"nonce\":\"$nonce\",\"check\":\"$check\",\"outcome\":{{\"status\":\"completed\",\"score\":1,\"message\":\"ok $PYTORCH_CUDA_ALLOC_CONF\",\"details\":{{\"cuda\":$cuda,\"libtorch\":\"test\"}}}},\"worker_sandbox\":\"network and mount namespaces (stand-in)\"}}" >&3
@@ -1004,6 +1004,7 @@ echo "{{\"nonce\":\"$nonce\",\"check\":\"$check\",\"outcome\":{{\"status\":\"com
         let script = r#"#!/bin/sh
 read nonce
 check=$(printf '%s' "$2" | sed 's/.*"check":"\([^"]*\)".*/\1/')
+case "$2" in *'"task":"info"'*) check=__info ;; esac
 case "$2" in *'"then"'*) how=grouped ;; *) how=alone ;; esac
 echo "{\"nonce\":\"$nonce\",\"check\":\"$check\",\"outcome\":{\"status\":\"completed\",\"score\":1,\"message\":\"$how\"},\"elapsed_s\":0.5}" >&3
 [ $how = grouped ] && kill -9 $$

@@ -5,11 +5,29 @@
 
 use crate::catalog::{CHECKS, Exercise};
 use crate::report::{Report, Status};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Every `<student>/report.json` below `out` (hidden folders skipped), by student.
+/// The reports of a graded folder someone named (`grader pages`, `grader merge`): an error that
+/// says what is wrong when it is not a folder, or holds neither a `<student>/report.json` nor the
+/// `grades.csv` of a batch (a shard with no submissions has only that).
+pub fn load_graded_folder(folder: &Path) -> Result<BTreeMap<String, Report>> {
+    if !folder.is_dir() {
+        bail!("{} is not a folder; name a `grader batch` output folder", folder.display());
+    }
+    let reports = load_reports(folder)?;
+    if reports.is_empty() && !folder.join("grades.csv").is_file() {
+        bail!(
+            "{} holds no <student>/report.json; name a `grader batch` output folder (or one report's folder)",
+            folder.display()
+        );
+    }
+    Ok(reports)
+}
+
+/// Every `<student>/report.json` below `out` (hidden folders skipped), by student; none when
+/// `out` does not exist yet.
 pub fn load_reports(out: &Path) -> Result<BTreeMap<String, Report>> {
     let mut reports = BTreeMap::new();
     if !out.is_dir() {
@@ -30,13 +48,49 @@ pub fn load_reports(out: &Path) -> Result<BTreeMap<String, Report>> {
     Ok(reports)
 }
 
-/// How a submission's grading ended, for the gradebook.
-pub fn status(report: &Report) -> &'static str {
+/// How a submission's grading ended, as the gradebook's `status` column and the dashboard say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SubmissionStatus {
+    /// Every check ran within its limit.
+    Graded,
+    /// Graded, and some check hit its time limit (worth a look: a slow machine, or an endless loop).
+    GradedWithTimeouts,
+    /// The answer files did not compile; every check scored 0.
+    DoesNotCompile,
+    /// The submission was not graded (an unreadable or hostile archive); the report says why.
+    Refused,
+}
+
+impl SubmissionStatus {
+    /// Its name in `grades.csv` and the pages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Graded => "graded",
+            Self::GradedWithTimeouts => "graded_with_timeouts",
+            Self::DoesNotCompile => "does_not_compile",
+            Self::Refused => "refused",
+        }
+    }
+
+    /// Whether its checks ran (so that their failures say something about the class's work).
+    pub fn was_graded(self) -> bool {
+        matches!(self, Self::Graded | Self::GradedWithTimeouts)
+    }
+}
+
+impl std::fmt::Display for SubmissionStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// How a submission's grading ended.
+pub fn status(report: &Report) -> SubmissionStatus {
     match (&report.submission, report.build.ok) {
-        (Some(s), _) if s.refused.is_some() => "refused",
-        (_, false) => "does_not_compile",
-        _ if report.checks.iter().any(|c| c.status == Status::Timeout) => "graded_with_timeouts",
-        _ => "graded",
+        (Some(s), _) if s.refused.is_some() => SubmissionStatus::Refused,
+        (_, false) => SubmissionStatus::DoesNotCompile,
+        _ if report.checks.iter().any(|c| c.status == Status::Timeout) => SubmissionStatus::GradedWithTimeouts,
+        _ => SubmissionStatus::Graded,
     }
 }
 
@@ -58,12 +112,13 @@ pub fn reason(report: &Report) -> String {
     short
 }
 
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
-}
-
-fn csv_line(fields: &[String]) -> String {
-    fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",") + "\n"
+/// `rows` as CSV text (RFC 4180 quoting where a field needs it, `\n` line ends), by the `csv` crate.
+fn csv_text(rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    for row in rows {
+        writer.write_record(&row).expect("writing to memory does not fail");
+    }
+    String::from_utf8(writer.into_inner().expect("writing to memory does not fail")).expect("fields are UTF-8")
 }
 
 fn points(x: f64) -> String {
@@ -75,22 +130,27 @@ pub fn grades_csv(reports: &BTreeMap<String, Report>) -> String {
     let mut header = vec!["student".to_string()];
     header.extend(Exercise::ALL.iter().map(|e| e.id().to_string()));
     header.extend(["total", "max", "status", "reason"].map(String::from));
-    let mut out = csv_line(&header);
+    let mut rows = vec![header];
     let mut possible = vec!["POINTS POSSIBLE".to_string()];
     possible.extend(Exercise::ALL.iter().map(|e| points(e.points())));
     let total: f64 = Exercise::ALL.iter().map(|e| e.points()).sum();
     possible.extend([points(total), points(total), String::new(), String::new()]);
-    out.push_str(&csv_line(&possible));
+    rows.push(possible);
     for (student, report) in reports {
         let mut row = vec![student.clone()];
         for exercise in Exercise::ALL {
-            let score = report.exercises.iter().find(|e| e.id == exercise.id()).map_or(0.0, |e| e.score);
+            let score = report.exercises.iter().find(|e| e.id == exercise).map_or(0.0, |e| e.score);
             row.push(points(score));
         }
-        row.extend([points(report.score), points(report.max_score), status(report).to_string(), reason(report)]);
-        out.push_str(&csv_line(&row));
+        row.extend([
+            points(report.score),
+            points(report.max_score),
+            status(report).as_str().to_string(),
+            reason(report),
+        ]);
+        rows.push(row);
     }
-    out
+    csv_text(rows)
 }
 
 /// What one check did across a batch (the reports that ran it).
@@ -139,22 +199,22 @@ pub fn check_stats(reports: &BTreeMap<String, Report>) -> Vec<CheckStat> {
 
 /// `check_stats.csv`: [`check_stats`] as CSV.
 pub fn check_stats_csv(reports: &BTreeMap<String, Report>) -> String {
-    let mut out = csv_line(
-        &[
-            "check",
-            "exercise",
-            "max_score",
-            "submissions",
-            "pass_rate",
-            "mean_score",
-            "most_common_failure",
-            "failure_count",
-        ]
-        .map(String::from),
-    );
+    let header = [
+        "check",
+        "exercise",
+        "max_score",
+        "submissions",
+        "pass_rate",
+        "mean_score",
+        "most_common_failure",
+        "failure_count",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut rows = vec![header];
     for stat in check_stats(reports) {
         let (message, count) = stat.most_common_failure;
-        out.push_str(&csv_line(&[
+        rows.push(vec![
             stat.check.id.to_string(),
             stat.check.exercise.id().to_string(),
             points(stat.check.points),
@@ -163,9 +223,9 @@ pub fn check_stats_csv(reports: &BTreeMap<String, Report>) -> String {
             format!("{:.2}", stat.mean_score),
             message,
             count.to_string(),
-        ]));
+        ]);
     }
-    out
+    csv_text(rows)
 }
 
 /// Writes `text` to `path` atomically (see [`crate::report::write_atomic`]).
@@ -185,7 +245,7 @@ pub fn write(out: &Path) -> Result<BTreeMap<String, Report>> {
 
 /// The one-screen summary of a batch.
 pub fn summary(reports: &BTreeMap<String, Report>) -> String {
-    let count = |s: &str| reports.values().filter(|r| status(r) == s).count();
+    let count = |s: SubmissionStatus| reports.values().filter(|r| status(r) == s).count();
     let mut totals: Vec<f64> = reports.values().map(|r| r.score).collect();
     totals.sort_by(f64::total_cmp);
     let mean = if totals.is_empty() { 0.0 } else { totals.iter().sum::<f64>() / totals.len() as f64 };
@@ -198,10 +258,10 @@ pub fn summary(reports: &BTreeMap<String, Report>) -> String {
     format!(
         "{} submissions: {} graded, {} with timeouts, {} do not compile, {} refused. Total: mean {:.1}, median {:.1} of {}.",
         reports.len(),
-        count("graded"),
-        count("graded_with_timeouts"),
-        count("does_not_compile"),
-        count("refused"),
+        count(SubmissionStatus::Graded),
+        count(SubmissionStatus::GradedWithTimeouts),
+        count(SubmissionStatus::DoesNotCompile),
+        count(SubmissionStatus::Refused),
         mean,
         median,
         max
@@ -214,7 +274,8 @@ mod tests {
 
     #[test]
     fn csv_fields_are_quoted_when_needed() {
-        assert_eq!(csv_line(&["a".into(), "b,c".into(), "say \"hi\"".into()]), "a,\"b,c\",\"say \"\"hi\"\"\"\n");
+        let row = ["a", "b,c", "say \"hi\"", "two\nlines"].map(String::from).to_vec();
+        assert_eq!(csv_text([row]), "a,\"b,c\",\"say \"\"hi\"\"\",\"two\nlines\"\n");
     }
 
     #[test]

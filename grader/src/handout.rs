@@ -1,8 +1,10 @@
 //! `grader handout` (`make handout`): what students get — the student crate, a grader with the
 //! public checks only, a Makefile with `setup`, `check` and `submit`, and a README.
 //!
-//! Instructor-only code in the grader's sources sits between `// BEGIN HIDDEN` and `// END HIDDEN`
-//! (`# …` in TOML) and is left out; a `// HANDOUT: <line>` comment becomes `<line>` in the handout
+//! Instructor-only code in the grader's sources is in files of its own, left out whole: the files
+//! of [`INSTRUCTOR_ONLY`], and every `hidden.rs` or file under a `hidden/` folder (the hidden checks'
+//! catalog rows, for one). The lines that wire them in sit between `// BEGIN HIDDEN` and
+//! `// END HIDDEN` (`# …` in TOML) and are left out too; a `// HANDOUT: <line>` comment becomes `<line>` in the handout
 //! (where the handout needs other code, e.g. measuring with the student's own crate since the
 //! solution is not there). The solution never enters: the student crate is the generated one.
 
@@ -42,7 +44,8 @@ pub fn strip(source: &str, comment: &str, path: &Path) -> Result<String> {
     Ok(out)
 }
 
-/// Instructor-only files (their modules are declared inside hidden regions).
+/// Instructor-only files besides `hidden.rs` and `hidden/` (their modules are declared inside
+/// hidden regions).
 const INSTRUCTOR_ONLY: [&str; 5] = [
     "grader/src/assign.rs",
     "grader/src/handout.rs",
@@ -50,6 +53,13 @@ const INSTRUCTOR_ONLY: [&str; 5] = [
     "grader/src/commands/autograder.rs",
     "grader/src/commands/handout.rs",
 ];
+
+/// Whether the handout leaves `file` (relative to the workspace) out whole.
+pub fn instructor_only(file: &Path) -> bool {
+    INSTRUCTOR_ONLY.contains(&file.to_string_lossy().as_ref())
+        || file.file_name().is_some_and(|name| name == "hidden.rs")
+        || file.components().any(|part| part.as_os_str() == "hidden")
+}
 
 fn files_under(root: &Path, dir: &str) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
@@ -170,7 +180,7 @@ pub fn write(root: &Path, dest: &Path) -> Result<Vec<PathBuf>> {
     }
     // The public checks' fixed weights and expected outputs (values only).
     grader_files.extend(files_under(root, "grader/judge/fixtures")?);
-    for file in grader_files.into_iter().filter(|f| !INSTRUCTOR_ONLY.contains(&f.to_string_lossy().as_ref())) {
+    for file in grader_files.into_iter().filter(|f| !instructor_only(f)) {
         let bytes = std::fs::read(root.join(&file)).with_context(|| format!("cannot read {}", file.display()))?;
         let comment = match file.extension().and_then(|e| e.to_str()) {
             Some("rs") => Some("//"),
@@ -202,5 +212,18 @@ mod tests {
         assert_eq!(strip("x\n# BEGIN HIDDEN\ny\n# END HIDDEN\n", "#", Path::new("C.toml")).unwrap(), "x\n");
         assert!(strip("// BEGIN HIDDEN\n", "//", Path::new("u.rs")).unwrap_err().to_string().contains("u.rs:1"));
         assert!(strip("// END HIDDEN\n", "//", Path::new("e.rs")).unwrap_err().to_string().contains("e.rs:1"));
+    }
+
+    #[test]
+    fn hidden_files_and_folders_stay_out() {
+        for (path, out) in [
+            ("grader/src/catalog/hidden.rs", true),
+            ("grader/judge/src/checks/hidden/numerics.rs", true),
+            ("grader/src/assign.rs", true),
+            ("grader/src/catalog/public.rs", false),
+            ("grader/src/hiddenness.rs", false),
+        ] {
+            assert_eq!(instructor_only(Path::new(path)), out, "{path}");
+        }
     }
 }

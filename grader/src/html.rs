@@ -4,7 +4,7 @@
 //! The pages are built from the reports alone, so they can be regenerated from any output folder.
 
 use crate::charts::{self, Series, Target};
-use crate::gradebook;
+use crate::gradebook::{self, SubmissionStatus};
 use crate::report::{CheckResult, Report, Status};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -165,7 +165,7 @@ fn plots(report: &Report) -> Vec<String> {
     }
     // The check that re-measured each ablation model: per variant, its reported and test accuracy.
     let remeasured = report.checks.iter().find(|c| {
-        c.exercise == "ablation"
+        c.exercise == crate::catalog::Exercise::Ablation
             && c.details.as_object().is_some_and(|m| !m.is_empty() && m.values().all(|v| v["test"].is_number()))
     });
     if let Some(ablation) = remeasured {
@@ -199,7 +199,7 @@ pub fn report_page(report: &Report) -> String {
         escape(&report.metadata.git_revision),
         report.score,
         report.max_score,
-        badge(gradebook::status(report)),
+        badge(gradebook::status(report).as_str()),
     );
     if let Some(reason) = report.submission.as_ref().and_then(|s| s.refused.as_deref()) {
         let _ = write!(body, "<p><strong>Refused:</strong> {}</p>", escape(reason));
@@ -234,10 +234,10 @@ pub fn report_page(report: &Report) -> String {
         let _ = writeln!(
             body,
             "<tr id=\"{}\"><td>{}<div class=\"hint\"><code>{}</code> · {}</div></td><td class=\"num\">{} / {}</td><td>{}</td><td>{}{hint}</td><td class=\"num\">{:.1} s{limit}</td></tr>",
-            escape(&c.id),
+            c.id,
             escape(&c.name),
-            escape(&c.id),
-            escape(&c.visibility),
+            c.id,
+            c.visibility.as_str(),
             c.score,
             c.max_score,
             badge(c.status.as_str()),
@@ -300,9 +300,9 @@ pub fn dashboard_page(reports: &BTreeMap<String, Report>) -> String {
     // Submissions that were refused or did not compile fail every check for one reason; they are
     // listed below instead of flooding this table.
     let mut failures: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for report in reports.values().filter(|r| matches!(gradebook::status(r), "graded" | "graded_with_timeouts")) {
+    for report in reports.values().filter(|r| gradebook::status(r).was_graded()) {
         for c in report.checks.iter().filter(|c| !matches!(c.status, Status::Passed | Status::Skipped)) {
-            *failures.entry((c.id.clone(), c.message.clone())).or_default() += 1;
+            *failures.entry((c.id.to_string(), c.message.clone())).or_default() += 1;
         }
     }
     let mut common: Vec<_> = failures.into_iter().collect();
@@ -318,13 +318,13 @@ pub fn dashboard_page(reports: &BTreeMap<String, Report>) -> String {
     }
     body.push_str("</tbody></table>\n");
 
-    let listed = |status: &str| -> Vec<(&String, &Report)> {
+    let listed = |status: SubmissionStatus| -> Vec<(&String, &Report)> {
         reports.iter().filter(|(_, r)| gradebook::status(r) == status).collect()
     };
     for (status, title) in [
-        ("does_not_compile", "Build failures"),
-        ("graded_with_timeouts", "Timeouts"),
-        ("refused", "Refused submissions"),
+        (SubmissionStatus::DoesNotCompile, "Build failures"),
+        (SubmissionStatus::GradedWithTimeouts, "Timeouts"),
+        (SubmissionStatus::Refused, "Refused submissions"),
     ] {
         let rows = listed(status);
         let _ = writeln!(body, "<h2>{title} ({})</h2>", rows.len());
@@ -336,7 +336,7 @@ pub fn dashboard_page(reports: &BTreeMap<String, Report>) -> String {
         for (student, report) in rows {
             let timed_out: Vec<&str> =
                 report.checks.iter().filter(|c| c.status == Status::Timeout).map(|c| c.id.as_str()).collect();
-            let reason = if status == "graded_with_timeouts" {
+            let reason = if status == SubmissionStatus::GradedWithTimeouts {
                 format!("timed out: {}", timed_out.join(", "))
             } else {
                 gradebook::reason(report)
@@ -353,10 +353,10 @@ pub fn dashboard_page(reports: &BTreeMap<String, Report>) -> String {
     }
 
     body.push_str("<h2>Students</h2>\n<table id=\"students\"><thead><tr><th class=\"sortable\">Student</th>");
-    let exercises: Vec<(String, String)> = reports
+    let exercises: Vec<(crate::catalog::Exercise, String)> = reports
         .values()
         .next()
-        .map(|r| r.exercises.iter().map(|e| (e.id.clone(), e.title.clone())).collect())
+        .map(|r| r.exercises.iter().map(|e| (e.id, e.title.clone())).collect())
         .unwrap_or_default();
     for (_, title) in &exercises {
         let _ = write!(body, "<th class=\"sortable num\">{}</th>", escape(title));
@@ -365,7 +365,7 @@ pub fn dashboard_page(reports: &BTreeMap<String, Report>) -> String {
     for (student, report) in reports {
         let _ = write!(body, "<tr><td><a href=\"{}/report.html\">{}</a></td>", escape(student), escape(student));
         for (id, _) in &exercises {
-            let score = report.exercises.iter().find(|e| &e.id == id).map_or(0.0, |e| e.score);
+            let score = report.exercises.iter().find(|e| e.id == *id).map_or(0.0, |e| e.score);
             let _ = write!(body, "<td class=\"num\">{score}</td>");
         }
         let status = gradebook::status(report);
@@ -374,7 +374,7 @@ pub fn dashboard_page(reports: &BTreeMap<String, Report>) -> String {
             "<td class=\"num\">{} / {}</td><td data-value=\"{status}\">{}</td></tr>",
             report.score,
             report.max_score,
-            badge(status)
+            badge(status.as_str())
         );
     }
     body.push_str("</tbody></table>\n");

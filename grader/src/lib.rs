@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod charts;
 pub mod commands;
 pub mod data_dir;
+pub mod exit;
 pub mod grade;
 pub mod gradebook;
 // BEGIN HIDDEN

@@ -1,9 +1,17 @@
-//! The `grader` command line. Exit codes: 0 all passed, 1 some checks failed, 2 could not grade.
+//! The `grader` command line. Exit codes: see [`grader::exit::Exit`] (0 all passed, 1 some check
+//! failed, 2 could not grade, 64 wrong command line).
 
 use clap::{Parser, Subcommand};
+use grader::exit::Exit;
 
 #[derive(Debug, Parser)]
-#[command(name = "grader", version, about = "Grades the Residual Networks assignment", long_about = None)]
+#[command(
+    name = "grader",
+    version,
+    about = "Grades the Residual Networks assignment",
+    long_about = None,
+    after_help = Exit::help(),
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -38,8 +46,15 @@ enum Command {
 }
 
 fn main() {
-    let cli = Cli::parse();
-    let code = match cli.command {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            let exit = if err.use_stderr() { Exit::Usage } else { Exit::Success }; // --help, --version
+            std::process::exit(exit.code());
+        }
+    };
+    let exit = match cli.command {
         Command::Check(args) => grader::commands::check::run(args),
         Command::Grade(args) => grader::commands::grade::run(args),
         Command::Batch(args) => grader::commands::batch::run(args),
@@ -54,11 +69,11 @@ fn main() {
         Command::Handout(args) => grader::commands::handout::run(args),
         // END HIDDEN
     };
-    match code {
-        Ok(code) => std::process::exit(code),
+    match exit {
+        Ok(exit) => std::process::exit(exit.code()),
         Err(err) => {
             eprintln!("grader: {err:#}");
-            std::process::exit(2);
+            std::process::exit(Exit::CouldNotGrade.code());
         }
     }
 }

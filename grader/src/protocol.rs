@@ -101,11 +101,31 @@ pub struct WorkerLaunch {
     pub isolation: Option<crate::sandbox::Isolation>,
 }
 
+/// What a judge process is asked to do first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    /// Say what the worker sees (CUDA, devices, libtorch) before grading starts.
+    Info,
+    /// Run this check.
+    Check(crate::catalog::CheckId),
+}
+
+impl Task {
+    /// The name its result [`Message`] carries in `check`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Task::Info => "__info",
+            Task::Check(id) => id.as_str(),
+        }
+    }
+}
+
 /// Command-line arguments of `grader-judge`, shared so that both sides agree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRequest {
-    /// The check to run (its id in the catalog).
-    pub check: String,
+    /// What to do first.
+    pub task: Task,
     /// `smoke` or `full`.
     pub profile: String,
     /// A folder where the judge keeps what one check leaves for another (trained weights and
@@ -119,7 +139,7 @@ pub struct RunRequest {
     pub seed: u64,
     /// Checks to run after `check` in the same process, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub then: Vec<String>,
+    pub then: Vec<crate::catalog::CheckId>,
     /// libtorch's CPU threads in this process (`None`: its default, one per core).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threads: Option<usize>,
@@ -147,7 +167,7 @@ mod tests {
     #[test]
     fn requests_round_trip_through_args() {
         let r = RunRequest {
-            check: "a.b".into(),
+            task: Task::Check(crate::catalog::CheckId::BasicBlockShape),
             profile: "smoke".into(),
             scratch: "/tmp/x".into(),
             worker: WorkerLaunch {
@@ -176,9 +196,11 @@ mod tests {
             threads: None,
         };
         assert_eq!(RunRequest::from_args(&r.to_args()).unwrap(), r);
-        let grouped = RunRequest { then: vec!["a.c".into()], threads: Some(2), ..r };
+        let grouped = RunRequest { then: vec![crate::catalog::CheckId::BasicBlockOutputs], threads: Some(2), ..r };
         assert_eq!(RunRequest::from_args(&grouped.to_args()).unwrap(), grouped);
         assert!(RunRequest::from_args(&["x".into()]).unwrap_err().contains("usage"));
+        let info = RunRequest { task: Task::Info, ..grouped };
+        assert_eq!(RunRequest::from_args(&info.to_args()).unwrap(), info);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `report.json`: the graded result of one crate. Versioned ([`SCHEMA_VERSION`]) and described by
 //! `grader/report.schema.json`; also convertible to Gradescope's `results.json`.
 
-use crate::catalog::{Exercise, Visibility};
+use crate::catalog::{CheckId, Exercise, Visibility};
 use serde::{Deserialize, Serialize};
 
 /// Bumped on any incompatible change of the report's shape.
@@ -42,10 +42,10 @@ impl Status {
 /// One check's result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckResult {
-    /// The catalog id.
-    pub id: String,
-    /// The exercise id.
-    pub exercise: String,
+    /// The check.
+    pub id: CheckId,
+    /// Its exercise.
+    pub exercise: Exercise,
     /// What the check verifies.
     pub name: String,
     /// Points earned.
@@ -58,8 +58,8 @@ pub struct CheckResult {
     pub message: String,
     /// Where to look when it did not pass.
     pub hint: Option<String>,
-    /// `public` or `hidden`.
-    pub visibility: String,
+    /// Who sees it.
+    pub visibility: Visibility,
     /// Wall-clock seconds of its process (0 for checks reported by another check's process).
     pub duration_s: f64,
     /// Measurements (variances, histories, accuracies) for reports and plots.
@@ -101,8 +101,8 @@ impl TimeLimitUsed {
 /// One exercise's total.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExerciseTotal {
-    /// The exercise id.
-    pub id: String,
+    /// The exercise.
+    pub id: Exercise,
     /// Its title.
     pub title: String,
     /// The answer file.
@@ -211,7 +211,7 @@ impl Report {
         Exercise::ALL
             .iter()
             .filter_map(|e| {
-                let mine: Vec<&CheckResult> = checks.iter().filter(|c| c.exercise == e.id()).collect();
+                let mine: Vec<&CheckResult> = checks.iter().filter(|c| c.exercise == *e).collect();
                 if mine.is_empty() {
                     return None;
                 }
@@ -223,7 +223,7 @@ impl Report {
                     Status::Failed
                 };
                 Some(ExerciseTotal {
-                    id: e.id().to_string(),
+                    id: *e,
                     title: e.title_in(profile),
                     file: e.file().to_string(),
                     score: round2(mine.iter().map(|c| c.score).sum()),
@@ -254,7 +254,7 @@ impl Report {
                     "status": if c.status == Status::Passed { "passed" } else { "failed" },
                     "output": output,
                     "tags": [c.exercise.clone(), c.status.as_str()],
-                    "visibility": if c.visibility == "hidden" { "after_published" } else { "visible" },
+                    "visibility": if c.visibility == Visibility::Hidden { "after_published" } else { "visible" },
                 })
             })
             .collect();
@@ -279,14 +279,6 @@ impl Report {
 /// Rounds points to hundredths (scores are shown and summed at that precision).
 pub fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
-}
-
-/// The visibility name used in reports.
-pub fn visibility_name(v: Visibility) -> &'static str {
-    match v {
-        Visibility::Public => "public",
-        Visibility::Hidden => "hidden",
-    }
 }
 
 /// Writes `bytes` to `path` atomically (a temporary file beside it, then a rename), creating the

@@ -37,7 +37,7 @@ pub fn render(report: &Report, report_path: &std::path::Path, color: bool) -> St
         // Without the hidden checks the totals are the public share of the exercise's points.
         let later = Exercise::ALL
             .iter()
-            .find(|e| e.id() == exercise.id && !report.hidden_checks_included)
+            .find(|e| **e == exercise.id && !report.hidden_checks_included)
             .map(|e| e.points() - exercise.max_score)
             .filter(|points| *points > 0.0)
             .map_or_else(String::new, |points| format!("  (+{points:.0} in hidden checks after you submit)"));
@@ -78,7 +78,7 @@ pub fn render(report: &Report, report_path: &std::path::Path, color: bool) -> St
         }
     }
     let total: f64 =
-        Exercise::ALL.iter().filter(|e| report.exercises.iter().any(|x| x.id == e.id())).map(|e| e.points()).sum();
+        Exercise::ALL.iter().filter(|e| report.exercises.iter().any(|x| x.id == **e)).map(|e| e.points()).sum();
     if report.hidden_checks_included || total <= report.max_score {
         let _ = writeln!(out, "\nScore: {:.1} / {:.1}", report.score, report.max_score);
     } else {
@@ -132,7 +132,7 @@ mod tests {
     #[test]
     fn without_hidden_checks_each_exercise_says_what_the_hidden_ones_hold() {
         let mut report = fixture("correct");
-        report.checks.retain(|c| c.visibility == "public");
+        report.checks.retain(|c| c.visibility == crate::catalog::Visibility::Public);
         report.hidden_checks_included = false;
         report.exercises = Report::exercise_totals(&report.checks, crate::profile::ProfileName::Smoke);
         report.max_score = report.checks.iter().map(|c| c.max_score).sum();

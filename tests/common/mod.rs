@@ -27,22 +27,10 @@ pub fn digest(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     all
 }
 
-/// The fields of one CSV line (quotes and doubled quotes as the gradebook writes them).
-pub fn split_csv(line: &str) -> Vec<String> {
-    let (mut fields, mut field, mut quoted, mut chars) = (Vec::new(), String::new(), false, line.chars().peekable());
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => fields.push(std::mem::take(&mut field)),
-            _ => field.push(c),
-        }
-    }
-    fields.push(field);
-    fields
+/// Every record of a CSV file (header included), read with the `csv` crate.
+pub fn read_csv(path: &Path) -> Vec<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_path(path).unwrap();
+    reader.records().map(|record| record.unwrap().iter().map(String::from).collect()).collect()
 }
 
 /// Copies the folder `from` to `to`, recursively.

@@ -4,7 +4,7 @@
 use crate::checks;
 use crate::context::Context;
 use crate::worker::Stop;
-use grader::protocol::{ChildStatus, Message, Outcome, RESULT_FD, RunRequest};
+use grader::protocol::{ChildStatus, Message, Outcome, RESULT_FD, RunRequest, Task};
 use std::io::{BufRead, Write};
 
 fn error(message: String) -> Outcome {
@@ -37,18 +37,20 @@ fn info(context: &Context) -> Result<Outcome, Stop> {
     Ok(Outcome::pass("worker ready").with_details(details))
 }
 
-/// The outcomes of one check (its own, and those of the checks it reports for).
-fn outcomes_of(id: &str, context: &Context) -> Vec<(String, Outcome)> {
-    if id == grader::grade::INFO_CHECK {
-        return vec![(id.to_string(), info(context).unwrap_or_else(|Stop(outcome)| outcome))];
-    }
-    let Some(check) = checks::find(id) else {
-        return vec![(id.to_string(), error(format!("this judge has no check {id:?}")))];
+/// The outcomes of one task (a check's own, and those of the checks it reports for), by the name
+/// their messages carry.
+fn outcomes_of(task: Task, context: &Context) -> Vec<(&'static str, Outcome)> {
+    let id = match task {
+        Task::Info => return vec![(task.as_str(), info(context).unwrap_or_else(|Stop(outcome)| outcome))],
+        Task::Check(id) => id,
+    };
+    let Some(check) = checks::implementation(id) else {
+        return vec![(id.as_str(), error(format!("this judge does not run {id} (another check reports it)")))];
     };
     match check(context) {
-        Ok(checks::Outcomes::One(outcome)) => vec![(id.to_string(), outcome)],
-        Ok(checks::Outcomes::Many(outcomes)) => outcomes.into_iter().map(|(id, o)| (id.to_string(), o)).collect(),
-        Err(Stop(outcome)) => vec![(id.to_string(), outcome)],
+        Ok(checks::Outcomes::One(outcome)) => vec![(id.as_str(), outcome)],
+        Ok(checks::Outcomes::Many(outcomes)) => outcomes.into_iter().map(|(id, o)| (id.as_str(), o)).collect(),
+        Err(Stop(outcome)) => vec![(id.as_str(), outcome)],
     }
 }
 
@@ -70,7 +72,7 @@ pub fn run(request: RunRequest) -> ! {
         Err(problem) => {
             let message = Message {
                 nonce,
-                check: request.check.clone(),
+                check: request.task.as_str().to_string(),
                 outcome: error(problem),
                 elapsed_s: None,
                 worker_sandbox: None,
@@ -80,10 +82,10 @@ pub fn run(request: RunRequest) -> ! {
         }
     };
     let context = context.expect("set up");
-    let ids = std::iter::once(request.check.clone()).chain(request.then.iter().cloned()).collect::<Vec<_>>();
-    let last = ids.len().saturating_sub(1);
-    for (index, id) in ids.into_iter().enumerate() {
-        let mut outcomes = outcomes_of(&id, &context);
+    let tasks = std::iter::once(request.task).chain(request.then.iter().map(|&id| Task::Check(id))).collect::<Vec<_>>();
+    let last = tasks.len().saturating_sub(1);
+    for (index, task) in tasks.into_iter().enumerate() {
+        let mut outcomes = outcomes_of(task, &context);
         // The last check's answers are final only once its worker ended without sending more.
         if index == last
             && let Err(Stop(broken)) = context.close_worker()
@@ -95,7 +97,7 @@ pub fn run(request: RunRequest) -> ! {
         for (check, outcome) in outcomes {
             let message = Message {
                 nonce: nonce.clone(),
-                check,
+                check: check.to_string(),
                 outcome,
                 elapsed_s: Some(started.elapsed().as_secs_f64()),
                 worker_sandbox: context.worker_sandbox.borrow().clone(),

@@ -1,5 +1,6 @@
 //! `grader assign`: write (or `--check`) the student crate from the solution crate.
 
+use crate::exit::Exit;
 use anyhow::{Result, bail};
 use std::path::PathBuf;
 
@@ -18,19 +19,19 @@ pub struct Args {
 }
 
 /// Runs the command.
-pub fn run(args: Args) -> Result<i32> {
+pub fn run(args: Args) -> Result<Exit> {
     let student = crate::assign::generate(&args.solution)?;
     if args.check {
         let problems = crate::assign::differences(&student, &args.out)?;
         if problems.is_empty() {
             println!("{} is up to date with {}", args.out.display(), args.solution.display());
-            return Ok(0);
+            return Ok(Exit::Success);
         }
         for problem in &problems {
             eprintln!("{}: {problem}", args.out.display());
         }
         eprintln!("run `make student` (grader assign) to regenerate it");
-        return Ok(1);
+        return Ok(Exit::ChecksFailed);
     }
     if student.answer_files.is_empty() {
         bail!("{} has no `// BEGIN SOLUTION` regions: is it the solution crate?", args.solution.display());
@@ -43,5 +44,5 @@ pub fn run(args: Args) -> Result<i32> {
         written.len(),
         student.answer_files.iter().map(|(f, n)| format!("{} ({n} stubs)", f.display())).collect::<Vec<_>>().join(", ")
     );
-    Ok(0)
+    Ok(Exit::Success)
 }

@@ -1,6 +1,7 @@
 //! `grader autograder` (`make autograder`): the Gradescope bundle — `setup.sh`, `run_autograder`
 //! and the instructor workspace's sources under `source/` — as `autograder.zip`.
 
+use crate::exit::Exit;
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -44,7 +45,7 @@ fn sources(root: &Path) -> Result<Vec<String>> {
 }
 
 /// Runs the command.
-pub fn run(args: Args) -> Result<i32> {
+pub fn run(args: Args) -> Result<Exit> {
     let root = crate::worker_build::Workspace::locate()?.root;
     std::fs::create_dir_all(&args.out)?;
     let path = args.out.join("autograder.zip");
@@ -75,5 +76,5 @@ pub fn run(args: Args) -> Result<i32> {
     }
     zip.finish()?;
     println!("wrote {} (setup.sh, run_autograder, {} source files)", path.display(), files.len());
-    Ok(0)
+    Ok(Exit::Success)
 }

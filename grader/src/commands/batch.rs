@@ -2,6 +2,7 @@
 
 use super::common::GradingArgs;
 use crate::batch::{BatchOptions, Shard, run as run_batch};
+use crate::exit::Exit;
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -33,7 +34,7 @@ pub struct Args {
 }
 
 /// Runs the command: exit 0 when the batch completed (whatever the scores).
-pub fn run(args: Args) -> Result<i32> {
+pub fn run(args: Args) -> Result<Exit> {
     args.grading.refuse_without_protection()?;
     let grading = args.grading.options(PathBuf::new(), args.out.clone(), !args.public_only);
     let options = BatchOptions {
@@ -49,5 +50,5 @@ pub fn run(args: Args) -> Result<i32> {
     println!("graded {} submission(s) now, {} already graded earlier", outcome.graded, outcome.reused);
     println!("{}", crate::gradebook::summary(&reports));
     println!("gradebook: {}", args.out.join("grades.csv").display());
-    Ok(0)
+    Ok(Exit::Success)
 }

@@ -2,6 +2,7 @@
 
 use super::common::GradingArgs;
 use crate::catalog::Exercise;
+use crate::exit::Exit;
 use crate::grade::GradeOptions;
 use crate::grade::grade;
 use crate::report::write_report_files;
@@ -53,10 +54,10 @@ fn report_dir(out: &Path, only: &[String]) -> PathBuf {
 }
 
 /// Runs the command: exit 0 when every check passed, 1 when some did not.
-pub fn run(args: Args) -> Result<i32> {
+pub fn run(args: Args) -> Result<Exit> {
     let passed = check_once(&args, &args.grading.only)?;
     if !args.watch {
-        return Ok(if passed { 0 } else { 1 });
+        return Ok(Exit::graded(passed));
     }
     watch(&args)
 }
@@ -85,7 +86,7 @@ fn changed(before: &[(Exercise, Vec<u8>)], after: &[(Exercise, Vec<u8>)]) -> Vec
 
 /// Polls the answer files twice a second and re-checks each exercise whose file changed (its
 /// report in a folder of its own, as `--only` writes it). Runs until interrupted.
-fn watch(args: &Args) -> Result<i32> {
+fn watch(args: &Args) -> Result<Exit> {
     let poll = std::time::Duration::from_millis(500);
     let mut seen = answer_files(&args.crate_dir);
     loop {

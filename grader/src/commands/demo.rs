@@ -3,6 +3,7 @@
 //! `demo` example in release mode (the instructor's workspace runs the solution's; the handout,
 //! the student crate's, which needs a working BasicBlock).
 
+use crate::exit::Exit;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::process::Command;
@@ -34,8 +35,8 @@ pub struct Args {
     epochs: Option<usize>,
 }
 
-/// Runs the command; the example's exit code is the command's.
-pub fn run(args: Args) -> Result<i32> {
+/// Runs the command: success when the example succeeded.
+pub fn run(args: Args) -> Result<Exit> {
     let root = crate::worker_build::Workspace::locate()?.root;
     // BEGIN HIDDEN
     let (package, example) = if root.join("solution/Cargo.toml").is_file() {
@@ -59,5 +60,8 @@ pub fn run(args: Args) -> Result<i32> {
         command.args(["--epochs", &epochs.to_string()]);
     }
     let status = command.status().context("cannot run cargo")?;
-    Ok(status.code().unwrap_or(2))
+    if !status.success() {
+        anyhow::bail!("the {name} demonstration failed ({status}); its output above says why");
+    }
+    Ok(Exit::Success)
 }

@@ -1,6 +1,7 @@
 //! `grader grade`: grade one submission (zip or folder) as the batch does, isolated.
 
 use super::common::GradingArgs;
+use crate::exit::Exit;
 use anyhow::Result;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -21,10 +22,10 @@ pub struct Args {
 }
 
 /// Runs the command: exit 0 when every check passed, 1 otherwise.
-pub fn run(args: Args) -> Result<i32> {
+pub fn run(args: Args) -> Result<Exit> {
     args.grading.refuse_without_protection()?;
     let options = args.grading.options(PathBuf::new(), args.out.clone(), !args.public_only);
     let report = crate::batch::grade_one(&args.submission, &options)?;
     print!("{}", crate::summary::render(&report, &args.out.join("report.json"), std::io::stdout().is_terminal()));
-    Ok(if report.all_passed() { 0 } else { 1 })
+    Ok(Exit::graded(report.all_passed()))
 }

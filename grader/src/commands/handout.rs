@@ -1,5 +1,6 @@
 //! `grader handout`: write the student handout (see [`crate::handout`]).
 
+use crate::exit::Exit;
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -12,9 +13,9 @@ pub struct Args {
 }
 
 /// Runs the command.
-pub fn run(args: Args) -> Result<i32> {
+pub fn run(args: Args) -> Result<Exit> {
     let root = crate::worker_build::Workspace::locate()?.root;
     let files = crate::handout::write(&root, &args.out)?;
     println!("wrote the handout to {} ({} files; public checks only)", args.out.display(), files.len());
-    Ok(0)
+    Ok(Exit::Success)
 }

@@ -1,5 +1,6 @@
 //! `grader merge`: combine the output folders of batch shards into one gradebook.
 
+use crate::exit::Exit;
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -15,9 +16,9 @@ pub struct Args {
 }
 
 /// Runs the command.
-pub fn run(args: Args) -> Result<i32> {
+pub fn run(args: Args) -> Result<Exit> {
     let students = crate::batch::merge(&args.inputs, &args.out)?;
     println!("merged {students} students into {}", args.out.join("grades.csv").display());
     println!("{}", crate::gradebook::summary(&crate::gradebook::load_reports(&args.out)?));
-    Ok(0)
+    Ok(Exit::Success)
 }

@@ -1,6 +1,7 @@
 //! `grader pages`: (re)write the HTML pages of a graded folder from its reports — every
 //! `<student>/report.html` and the dashboard `index.html` (after a merge, or an older grader).
 
+use crate::exit::Exit;
 use crate::report::write_page;
 use anyhow::Result;
 use std::path::PathBuf;
@@ -13,18 +14,18 @@ pub struct Args {
 }
 
 /// Runs the command.
-pub fn run(args: Args) -> Result<i32> {
+pub fn run(args: Args) -> Result<Exit> {
     let single = args.folder.join("report.json");
     if single.is_file() {
         let report: crate::report::Report = serde_json::from_str(&std::fs::read_to_string(&single)?)?;
         println!("{}", write_page(&args.folder, &report)?.display());
-        return Ok(0);
+        return Ok(Exit::Success);
     }
-    let reports = crate::gradebook::load_reports(&args.folder)?;
+    let reports = crate::gradebook::load_graded_folder(&args.folder)?;
     for (student, report) in &reports {
         write_page(&args.folder.join(student), report)?;
     }
     crate::gradebook::write(&args.folder)?;
     println!("{} student pages and {}", reports.len(), args.folder.join("index.html").display());
-    Ok(0)
+    Ok(Exit::Success)
 }

@@ -3,7 +3,8 @@
 //! summary at submit time). Warns loudly about exercises that still hold a `todo!()`.
 
 use super::common::GradingArgs;
-use crate::catalog::Exercise;
+use crate::catalog::{CheckId, Exercise};
+use crate::exit::Exit;
 use crate::grade::GradeOptions;
 use crate::report::Report;
 use anyhow::{Context, Result, bail};
@@ -66,12 +67,12 @@ fn any_check_report(crate_dir: &Path) -> bool {
 /// manifest's summary only informs; grading runs every check itself.)
 fn last_check(crate_dir: &Path) -> Option<(PathBuf, Report)> {
     let hash = crate::grade::sources_hash(crate_dir);
-    let public: Vec<&str> = crate::catalog::selected(false).map(|c| c.id).collect();
+    let public: Vec<CheckId> = crate::catalog::selected(false).map(|c| c.id).collect();
     check_reports(crate_dir)
         .into_iter()
         .filter_map(|path| {
             let report: Report = serde_json::from_str(&std::fs::read_to_string(&path).ok()?).ok()?;
-            let ran: Vec<&str> = report.checks.iter().map(|c| c.id.as_str()).collect();
+            let ran: Vec<CheckId> = report.checks.iter().map(|c| c.id).collect();
             let same_grader = report.metadata.grader_version == env!("CARGO_PKG_VERSION")
                 && report.metadata.git_revision == env!("GRADER_GIT_REVISION");
             (report.metadata.sources_sha256 == hash && same_grader && ran == public).then_some((path, report))
@@ -80,7 +81,7 @@ fn last_check(crate_dir: &Path) -> Option<(PathBuf, Report)> {
 }
 
 /// Runs the command.
-pub fn run(args: Args) -> Result<i32> {
+pub fn run(args: Args) -> Result<Exit> {
     let Some(student) = args.student_id.filter(|s| !s.trim().is_empty()) else {
         bail!("give your student id: `make submit STUDENT_ID=jdoe` (or --student-id jdoe)");
     };
@@ -132,7 +133,7 @@ pub fn run(args: Args) -> Result<i32> {
         serde_json::json!({
             "score": report.score,
             "max_score": report.max_score,
-            "exercises": report.exercises.iter().map(|e| (e.id.clone(), serde_json::json!({"score": e.score, "max_score": e.max_score, "status": e.status.as_str()}))).collect::<serde_json::Map<_, _>>(),
+            "exercises": report.exercises.iter().map(|e| (e.id.id().to_string(), serde_json::json!({"score": e.score, "max_score": e.max_score, "status": e.status.as_str()}))).collect::<serde_json::Map<_, _>>(),
         })
     };
     let manifest = serde_json::json!({
@@ -167,5 +168,5 @@ pub fn run(args: Args) -> Result<i32> {
             format!("; public checks {}/{}", checks["score"], checks["max_score"])
         }
     );
-    Ok(0)
+    Ok(Exit::Success)
 }

@@ -8,6 +8,7 @@
 use super::CheckResult;
 // BEGIN HIDDEN
 use super::Outcomes;
+use grader::catalog::CheckId;
 // END HIDDEN
 use crate::checks::training::{fitting_weights, parse_report, validate_history};
 // BEGIN HIDDEN
@@ -55,8 +56,8 @@ pub fn runs(ctx: &Context) -> CheckResult {
         let message = format!("run_ablation returned an error: {e}");
         // BEGIN HIDDEN
         return Ok(Outcomes::Many(vec![
-            ("ablation.runs", Outcome::fail(message.clone())),
-            ("ablation.variants", Outcome::fail(message)),
+            (CheckId::AblationRuns, Outcome::fail(message.clone())),
+            (CheckId::AblationVariants, Outcome::fail(message)),
         ]));
         // END HIDDEN
         // HANDOUT: return Ok(Outcome::fail(message).into());
@@ -124,7 +125,7 @@ pub fn runs(ctx: &Context) -> CheckResult {
     } else {
         Outcome::partial(1.0 - variant_problems.len().min(3) as f64 / 3.0, variant_problems.join("; "))
     };
-    Ok(Outcomes::Many(vec![("ablation.runs", runs_outcome), ("ablation.variants", variants_outcome)]))
+    Ok(Outcomes::Many(vec![(CheckId::AblationRuns, runs_outcome), (CheckId::AblationVariants, variants_outcome)]))
     // END HIDDEN
     // HANDOUT: Ok(runs_outcome.into())
 }

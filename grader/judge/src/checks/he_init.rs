@@ -13,6 +13,7 @@
 use super::{CheckResult, Outcomes};
 use crate::context::{Context, measure, named_weights, randomize_batch_norm};
 use crate::worker::Stop;
+use grader::catalog::CheckId;
 use grader::protocol::Outcome;
 use measure::hooks::{LayerKind, capture_layer_outputs};
 use serde_json::json;
@@ -189,19 +190,19 @@ pub fn layers(ctx: &Context) -> CheckResult {
     let layers = on_both(&simple, &plain, |m| layers_outcome(&m.expected, &m.student)).with_details(details.clone());
     // BEGIN HIDDEN
     let outcomes = vec![
-        ("he_init.layers", layers),
+        (CheckId::HeInitLayers, layers),
         (
-            "he_init.order",
+            CheckId::HeInitOrder,
             on_both(&simple, &plain, |m| order_outcome(&m.expected, &m.student)).with_details(details.clone()),
         ),
         (
-            "he_init.values",
+            CheckId::HeInitValues,
             on_both(&simple, &plain, |m| values_outcome(&m.expected, &m.in_train_mode, &m.student))
                 .with_details(details),
         ),
     ];
     // END HIDDEN
-    // HANDOUT: let outcomes = vec![("he_init.layers", layers)];
+    // HANDOUT: let outcomes = vec![(CheckId::HeInitLayers, layers)];
     Ok(Outcomes::Many(outcomes))
 }
 
