@@ -98,7 +98,7 @@ fn grading_refuses_where_no_protection_can_be_set_up_unless_trusted() {
 /// see, finds nothing, and nothing of the solution reaches the student.
 #[test]
 fn without_namespaces_the_build_cannot_read_the_solution() {
-    if !grader::sandbox::available_protections().landlock {
+    if !grader::run::sandbox::available_protections().landlock {
         eprintln!("skipped: this kernel has no Landlock");
         return;
     }
@@ -151,7 +151,7 @@ fn a_worker_without_namespaces_keeps_seccomp_limits_and_its_uid() {
     // Landlock's allow-list stands in for bubblewrap's view where the kernel has it.
     assert_eq!(
         isolation.contains("Landlock: an allow-list view"),
-        grader::sandbox::available_protections().landlock,
+        grader::run::sandbox::available_protections().landlock,
         "{isolation}"
     );
     // SAFETY: a plain syscall.

@@ -187,7 +187,7 @@ fn solution_with_he_init_prelude(dir: &Path, prelude: &str) {
 /// marks.
 #[test]
 fn a_submission_cannot_reach_another_under_jobs() {
-    if !grader::sandbox::available_protections().bubblewrap {
+    if !grader::run::sandbox::available_protections().bubblewrap {
         eprintln!("skipped: bubblewrap cannot run here (what this proves needs its PID namespace)");
         return;
     }

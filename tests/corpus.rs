@@ -106,14 +106,14 @@ fn group_of(case: &Case) -> String {
 
 /// Whether this machine lets the grader create namespaces for check processes.
 fn namespaces_available() -> bool {
-    let limits = grader::sandbox::Limits {
+    let limits = grader::run::sandbox::Limits {
         time: std::time::Duration::from_secs(10),
-        clock: grader::sandbox::Clock::Wall,
+        clock: grader::run::sandbox::Clock::Wall,
         memory_bytes: None,
         processes: 64,
     };
-    let isolation = grader::sandbox::Isolation::default();
-    grader::sandbox::run_child(Path::new("/bin/true"), &[], Path::new("/"), &[], limits, Some(&isolation))
+    let isolation = grader::run::sandbox::Isolation::default();
+    grader::run::sandbox::run_child(Path::new("/bin/true"), &[], Path::new("/"), &[], limits, Some(&isolation))
         .map(|run| run.isolated)
         .unwrap_or(false)
 }
@@ -130,8 +130,8 @@ fn gradebook_rows(out: &Path) -> BTreeMap<String, (String, String)> {
 /// Compares a report with the case's expectations and returns every mismatch.
 fn mismatches(name: &str, case: &Case, report: &Value) -> Vec<String> {
     let mut problems = Vec::new();
-    let schema: Value = serde_json::from_str(grader::schema::REPORT_SCHEMA).unwrap();
-    for violation in grader::schema::validate(report, &schema) {
+    let schema: Value = serde_json::from_str(grader::output::schema::REPORT_SCHEMA).unwrap();
+    for violation in grader::output::schema::validate(report, &schema) {
         problems.push(format!("{name}: report.json violates the schema: {violation}"));
     }
     let checks = report["checks"].as_array().unwrap();

@@ -1,6 +1,6 @@
 //! `grader batch`: grades a folder of submissions (zips or folders, named freely by the LMS).
 //!
-//! Each submission goes through intake ([`crate::intake`]), transplant ([`crate::transplant`]),
+//! Each submission goes through intake ([`crate::submission::intake`]), transplant ([`crate::submission::transplant`]),
 //! a runner build and the checks. A builder thread compiles the next submission while the current
 //! one's checks run (two staging slots, used in turn, so a build never replaces a runner in use).
 //! Each student's report is written atomically as soon as it is done, and `grades.csv` and
@@ -9,10 +9,10 @@
 //! submission bytes, grader version and settings (`--regrade` forces).
 
 use crate::grade::{self, GradeOptions, Prepared};
-use crate::gradebook;
-use crate::intake::{self, IntakeLimits};
-use crate::report::{Report, SubmissionInfo};
-use crate::transplant;
+use crate::output::gradebook;
+use crate::output::report::{Report, SubmissionInfo};
+use crate::submission::intake::{self, IntakeLimits};
+use crate::submission::transplant;
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -219,13 +219,13 @@ fn finish(
         _ => grade::refused_report(&options, info.refused.as_deref().unwrap_or("refused"))?,
     };
     report.submission = Some(info);
-    crate::report::write_report_files(student_out, &report, true)?;
+    crate::output::files::write_report_files(student_out, &report, true)?;
     Ok(report)
 }
 
 /// Grades one submission (`grader grade`): staged under `out/.staging`, report in `out`.
 pub fn grade_one(path: &Path, base: &GradeOptions) -> Result<Report> {
-    let workspace = crate::worker_build::Workspace::locate()?;
+    let workspace = crate::run::worker_build::Workspace::locate()?;
     let submission = Submission {
         student: student_id(&path.file_name().context("a submission path")?.to_string_lossy()),
         path: path.to_path_buf(),
@@ -275,7 +275,7 @@ fn private_folders(options: &BatchOptions) -> Vec<PathBuf> {
 
 /// Runs a batch.
 pub fn run(options: &BatchOptions) -> Result<BatchOutcome> {
-    let workspace = crate::worker_build::Workspace::locate()?;
+    let workspace = crate::run::worker_build::Workspace::locate()?;
     let pristine = workspace.root.join("student");
     if !options.submissions.is_dir() {
         bail!("{} is not a folder of submissions", options.submissions.display());
@@ -356,10 +356,10 @@ pub fn run(options: &BatchOptions) -> Result<BatchOutcome> {
         };
         finish(staged, prepared, &grading, &folder)?;
         let _ = free_slots.send(slot);
-        gradebook::write_atomic(&folder.join(KEY_FILE), key)?;
+        crate::output::files::write_atomic(&folder.join(KEY_FILE), key.as_bytes())?;
         {
             let _one_writer = gradebook_lock.lock().map_err(|_| anyhow::anyhow!("a grader thread panicked"))?;
-            gradebook::write(&options.out)?;
+            crate::output::files::write_batch_outputs(&options.out)?;
         }
         graded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         bar.inc(1);
@@ -391,7 +391,7 @@ pub fn run(options: &BatchOptions) -> Result<BatchOutcome> {
     bar.finish_and_clear();
     builder.join().map_err(|_| anyhow::anyhow!("the build thread panicked"))??;
     outcomes.into_iter().collect::<Result<Vec<()>>>()?;
-    gradebook::write(&options.out)?;
+    crate::output::files::write_batch_outputs(&options.out)?;
     let _ = std::fs::remove_dir_all(options.out.join(".staging"));
     Ok(BatchOutcome { graded, reused })
 }
@@ -421,7 +421,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<usize> {
             }
         }
     }
-    gradebook::write(out)?;
+    crate::output::files::write_batch_outputs(out)?;
     Ok(seen.len())
 }
 

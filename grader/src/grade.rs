@@ -3,12 +3,12 @@
 //! into scores and a [`Report`].
 
 use crate::catalog::{self, Check, CheckId, Exercise, Visibility};
-use crate::pace::{Load, Pace};
+use crate::output::report::{BuildInfo, CheckResult, Metadata, Report, SCHEMA_VERSION, Status, TimeLimitUsed, round2};
 use crate::profile::ProfileName;
-use crate::protocol::{ChildStatus, Message, Outcome, RunRequest, Task, WorkerLaunch};
-use crate::report::{BuildInfo, CheckResult, Metadata, Report, SCHEMA_VERSION, Status, TimeLimitUsed, round2};
-use crate::sandbox::{self, ChildRun, Clock, Exit, Limits};
-use crate::worker_build::{self, BuildFailure, Built, Workspace};
+use crate::run::pace::{Load, Pace};
+use crate::run::protocol::{ChildStatus, Message, Outcome, RunRequest, Task, WorkerLaunch};
+use crate::run::sandbox::{self, ChildRun, Clock, Exit, Limits};
+use crate::run::worker_build::{self, BuildFailure, Built, Workspace};
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -29,7 +29,7 @@ pub struct GradeOptions {
     /// Only these checks (and what they need); empty = all selected by `hidden`.
     pub only: Vec<String>,
     /// Where `build.log` goes when the crate does not compile (the caller writes the report there:
-    /// [`crate::report::write_report_files`]).
+    /// [`crate::output::files::write_report_files`]).
     pub out_dir: PathBuf,
     /// Seed for everything random.
     pub seed: u64,
@@ -56,7 +56,7 @@ pub struct GradeOptions {
     /// [`sandbox::NO_PROTECTION`]): for submissions the instructor trusts, and for `grader check`
     /// on a student's own crate.
     pub trusted: bool,
-    /// Shared by the gradings of one process, so that a retry can run alone (see [`crate::pace`]).
+    /// Shared by the gradings of one process, so that a retry can run alone (see [`crate::run::pace`]).
     pub pace: Pace,
 }
 
@@ -135,7 +135,7 @@ pub fn explain_missing_result(run: &ChildRun, limits: &Limits) -> (Status, Strin
             format!(
                 "did not finish within {} s on the wall clock ({}× its limit of {} s of computation): waiting or sleeping, or a machine far too busy?",
                 limits.wall().as_secs(),
-                crate::sandbox::BUSY_MACHINE_FACTOR,
+                crate::run::sandbox::BUSY_MACHINE_FACTOR,
                 limits.time.as_secs()
             ),
         ),
@@ -162,7 +162,7 @@ pub fn explain_missing_result(run: &ChildRun, limits: &Limits) -> (Status, Strin
         }
         Exit::Signal(libc::SIGXFSZ) => (
             Status::Error,
-            format!("wrote a file larger than the {} MiB a check may write", crate::jail::FILE_BYTES >> 20),
+            format!("wrote a file larger than the {} MiB a check may write", crate::run::jail::FILE_BYTES >> 20),
         ),
         Exit::Signal(libc::SIGXCPU) if limits.clock == Clock::Cpu => (
             Status::Timeout,
@@ -170,7 +170,7 @@ pub fn explain_missing_result(run: &ChildRun, limits: &Limits) -> (Status, Strin
                 "used up its {} s of computation ({} CPU seconds: the limit on each of {} cores; CPU time, so a busy machine does not count against it): an endless loop, or far too much work for this profile?",
                 limits.time.as_secs(),
                 limits.cpu_seconds(),
-                crate::sandbox::cores()
+                crate::run::sandbox::cores()
             ),
         ),
         Exit::Signal(libc::SIGXCPU) => (
@@ -346,7 +346,7 @@ impl Session<'_> {
 
     /// Runs `check` and returns the results of it and of the checks it reports for. A check that
     /// timed out on the wall clock while the machine was busy runs once more alone (see
-    /// [`crate::pace`]); the second run's results are final.
+    /// [`crate::run::pace`]); the second run's results are final.
     fn run(&self, check: &'static Check) -> Result<Vec<CheckResult>> {
         let limits = self.limits_of(check);
         let run = {
@@ -725,7 +725,7 @@ pub fn grade_prepared(options: &GradeOptions, prepared: Prepared) -> Result<Repo
         let mut hidden = hidden_folders(options, &[&run_root]);
         hidden.push(scratch.clone());
         hidden.extend(sandbox::all_but(&runs, std::slice::from_ref(&run_root)));
-        let uid = crate::jail::run_uid(&run_root);
+        let uid = crate::run::jail::run_uid(&run_root);
         hand_to_worker(&run_root, &worker_dir, uid)?;
         let session = Session {
             uid,
@@ -948,7 +948,7 @@ mod tests {
             release: false,
             progress: false,
             trusted: false,
-            pace: crate::pace::Pace::default(),
+            pace: crate::run::pace::Pace::default(),
             max_check_seconds: Some(20),
             threads: None,
             gpu_memory_fraction: None,

@@ -2,7 +2,7 @@
 //! public checks only, a Makefile with `setup`, `check` and `submit`, and a README.
 //!
 //! Instructor-only code in the grader's sources is in files of its own, left out whole: the files
-//! of [`INSTRUCTOR_ONLY`], and every `hidden.rs` or file under a `hidden/` folder (the hidden checks'
+//! of `INSTRUCTOR_ONLY`, and every `hidden.rs` or file under a `hidden/` folder (the hidden checks'
 //! catalog rows, for one). The lines that wire them in sit between `// BEGIN HIDDEN` and
 //! `// END HIDDEN` (`# …` in TOML) and are left out too; a `// HANDOUT: <line>` comment becomes `<line>` in the handout
 //! (where the handout needs other code, e.g. measuring with the student's own crate since the

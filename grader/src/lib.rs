@@ -1,34 +1,34 @@
 //! The resnet-lab grader: the check catalog, per-check process isolation, scoring, reports, and the
 //! instructor tooling that generates the student crate.
 //!
-//! This crate does not link libtorch. Checks run in `grader-judge` (`grader/judge`), started once
-//! per check or group of checks (see [`sandbox`] and [`protocol`]); the judge runs the graded
-//! crate's code only through `grader-worker`, built against that crate (see [`worker_build`]) and
-//! started in the worker sandbox.
+//! The tree follows the pipeline a submission goes through:
+//!
+//! 1. [`submission`] — intake (a zip or folder, unpacked safely, its manifest read) and transplant
+//!    (its answer files into a fresh copy of the assignment crate);
+//! 2. [`run`] — build the submission's worker in the build sandbox, then run the planned checks:
+//!    each in a `grader-judge` process (`grader/judge`, which holds the reference and computes every
+//!    verdict) that drives the worker (`grader-worker`, the submission's code and nothing else) in
+//!    the worker sandbox;
+//! 3. [`grade`] — the steps above for one crate, and the scoring of what the judges reported;
+//! 4. [`output`] — the report (JSON, HTML page, Gradescope), and for a batch ([`batch`]) the
+//!    gradebook and the dashboard.
+//!
+//! [`catalog`] is the list of checks every stage reads; [`commands`] are the CLI's subcommands.
+//! This crate does not link libtorch.
 
 // BEGIN HIDDEN
 pub mod assign;
 // END HIDDEN
 pub mod batch;
 pub mod catalog;
-pub mod charts;
 pub mod commands;
 pub mod data_dir;
 pub mod exit;
 pub mod grade;
-pub mod gradebook;
+pub mod output;
 // BEGIN HIDDEN
 pub mod handout;
 // END HIDDEN
-pub mod html;
-pub mod intake;
-pub mod jail;
-pub mod pace;
 pub mod profile;
-pub mod protocol;
-pub mod report;
-pub mod sandbox;
-pub mod schema;
-pub mod summary;
-pub mod transplant;
-pub mod worker_build;
+pub mod run;
+pub mod submission;

@@ -3,7 +3,7 @@
 
 use crate::worker::{Stop, Worker};
 use grader::profile::{DataSource, Profile, ProfileName};
-use grader::protocol::RunRequest;
+use grader::run::protocol::RunRequest;
 use std::cell::RefCell;
 use std::path::PathBuf;
 use tch::{Device, Tensor};

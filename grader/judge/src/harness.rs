@@ -4,7 +4,7 @@
 use crate::checks;
 use crate::context::Context;
 use crate::worker::Stop;
-use grader::protocol::{ChildStatus, Message, Outcome, RESULT_FD, RunRequest, Task};
+use grader::run::protocol::{ChildStatus, Message, Outcome, RESULT_FD, RunRequest, Task};
 use std::io::{BufRead, Write};
 
 fn error(message: String) -> Outcome {
@@ -112,7 +112,7 @@ pub fn run(request: RunRequest) -> ! {
 #[cfg(test)]
 mod tests {
     use crate::worker::{outcome_for_panic, without_libtorch_trace};
-    use grader::protocol::ChildStatus;
+    use grader::run::protocol::ChildStatus;
 
     #[test]
     fn todo_panics_are_not_implemented_and_other_panics_are_errors() {

@@ -1,8 +1,8 @@
 //! The judge's side of the worker: starts it in the sandbox, sends requests, reads and validates
 //! answers, and explains how it ended when it stops answering.
 
-use grader::protocol::{ChildStatus, Outcome, WorkerLaunch};
-use grader::sandbox::{self, ChildRun, Interactive};
+use grader::run::protocol::{ChildStatus, Outcome, WorkerLaunch};
+use grader::run::sandbox::{self, ChildRun, Interactive};
 use std::time::Duration;
 use wire::frame::{self, FrameError, Tensors};
 use wire::{Request, Response};
@@ -151,7 +151,8 @@ impl Worker {
             isolated: false,
         };
         let (status, message) = grader::grade::explain_missing_result(&run, &launch.limits);
-        let status = if status == grader::report::Status::Timeout { ChildStatus::Timeout } else { ChildStatus::Error };
+        let status =
+            if status == grader::output::report::Status::Timeout { ChildStatus::Timeout } else { ChildStatus::Error };
         let tail: Vec<&str> = ended.stderr.lines().rev().take(20).collect();
         let details = serde_json::json!({"stderr_tail": tail.into_iter().rev().collect::<Vec<_>>().join("\n")});
         Stop(Outcome { status, score: 0.0, message, details })
@@ -208,7 +209,7 @@ impl Drop for Worker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use grader::sandbox::Limits;
+    use grader::run::sandbox::Limits;
 
     /// A stand-in worker (Python) that answers every request (a JSON header, the request's own empty
     /// tensor blob echoed back), sends its first answer `copies` times (a well-formed answer ahead
@@ -251,7 +252,7 @@ while True:
             env: Vec::new(),
             limits: Limits {
                 time: Duration::from_secs(20),
-                clock: grader::sandbox::Clock::Wall,
+                clock: grader::run::sandbox::Clock::Wall,
                 memory_bytes: None,
                 processes: 4096,
             },

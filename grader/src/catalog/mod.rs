@@ -14,7 +14,7 @@ mod public;
 mod hidden;
 // END HIDDEN
 
-use crate::sandbox::Clock;
+use crate::run::sandbox::Clock;
 use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
 

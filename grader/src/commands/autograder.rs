@@ -46,7 +46,7 @@ fn sources(root: &Path) -> Result<Vec<String>> {
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<Exit> {
-    let root = crate::worker_build::Workspace::locate()?.root;
+    let root = crate::run::worker_build::Workspace::locate()?.root;
     std::fs::create_dir_all(&args.out)?;
     let path = args.out.join("autograder.zip");
     let mut zip =

@@ -46,9 +46,9 @@ pub fn run(args: Args) -> Result<Exit> {
         grading,
     };
     let outcome = run_batch(&options)?;
-    let reports = crate::gradebook::load_reports(&args.out)?;
+    let reports = crate::output::gradebook::load_reports(&args.out)?;
     println!("graded {} submission(s) now, {} already graded earlier", outcome.graded, outcome.reused);
-    println!("{}", crate::gradebook::summary(&reports));
+    println!("{}", crate::output::gradebook::summary(&reports));
     println!("gradebook: {}", args.out.join("grades.csv").display());
     Ok(Exit::Success)
 }

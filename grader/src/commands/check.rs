@@ -5,7 +5,7 @@ use crate::catalog::Exercise;
 use crate::exit::Exit;
 use crate::grade::GradeOptions;
 use crate::grade::grade;
-use crate::report::write_report_files;
+use crate::output::files::write_report_files;
 use anyhow::Result;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -70,7 +70,7 @@ fn check_once(args: &Args, only: &[String]) -> Result<bool> {
     let options = GradeOptions { trusted: true, ..grading.options(args.crate_dir.clone(), out.clone(), args.hidden) };
     let report = grade(&options)?;
     let path = write_report_files(&out, &report, args.format == Format::Gradescope)?;
-    print!("{}", crate::summary::render(&report, &path, std::io::stdout().is_terminal()));
+    print!("{}", crate::output::summary::render(&report, &path, std::io::stdout().is_terminal()));
     Ok(report.all_passed())
 }
 

@@ -44,14 +44,14 @@ pub struct GradingArgs {
 
 impl GradingArgs {
     /// Refuses to grade untrusted submissions where the kernel allows none of the worker's
-    /// protections (see [`crate::sandbox::available_protections`]), unless `--trusted-submissions`.
+    /// protections (see [`crate::run::sandbox::available_protections`]), unless `--trusted-submissions`.
     pub fn refuse_without_protection(&self) -> anyhow::Result<()> {
-        if self.trusted_submissions || crate::sandbox::available_protections().any() {
+        if self.trusted_submissions || crate::run::sandbox::available_protections().any() {
             return Ok(());
         }
         anyhow::bail!(
             "refusing to grade: {}. Run as root, or where user namespaces or seccomp are allowed (outside Docker's default profile), or pass --trusted-submissions for submissions you trust",
-            crate::sandbox::NO_PROTECTION.split("; grade with").next().unwrap_or_default()
+            crate::run::sandbox::NO_PROTECTION.split("; grade with").next().unwrap_or_default()
         )
     }
 
@@ -74,7 +74,7 @@ impl GradingArgs {
             gpu_memory_fraction: None,
             private: Vec::new(),
             trusted: self.trusted_submissions,
-            pace: crate::pace::Pace::default(),
+            pace: crate::run::pace::Pace::default(),
         }
     }
 }

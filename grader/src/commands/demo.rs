@@ -37,7 +37,7 @@ pub struct Args {
 
 /// Runs the command: success when the example succeeded.
 pub fn run(args: Args) -> Result<Exit> {
-    let root = crate::worker_build::Workspace::locate()?.root;
+    let root = crate::run::worker_build::Workspace::locate()?.root;
     // BEGIN HIDDEN
     let (package, example) = if root.join("solution/Cargo.toml").is_file() {
         ("resnet-lab-solution", "solution-demo")

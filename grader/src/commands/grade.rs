@@ -26,6 +26,9 @@ pub fn run(args: Args) -> Result<Exit> {
     args.grading.refuse_without_protection()?;
     let options = args.grading.options(PathBuf::new(), args.out.clone(), !args.public_only);
     let report = crate::batch::grade_one(&args.submission, &options)?;
-    print!("{}", crate::summary::render(&report, &args.out.join("report.json"), std::io::stdout().is_terminal()));
+    print!(
+        "{}",
+        crate::output::summary::render(&report, &args.out.join("report.json"), std::io::stdout().is_terminal())
+    );
     Ok(Exit::graded(report.all_passed()))
 }

@@ -14,7 +14,7 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<Exit> {
-    let root = crate::worker_build::Workspace::locate()?.root;
+    let root = crate::run::worker_build::Workspace::locate()?.root;
     let files = crate::handout::write(&root, &args.out)?;
     println!("wrote the handout to {} ({} files; public checks only)", args.out.display(), files.len());
     Ok(Exit::Success)

@@ -3,7 +3,7 @@
 
 use crate::catalog::{CHECKS, Check, CheckId, Exercise, Visibility};
 use crate::exit::Exit;
-use crate::sandbox::Clock;
+use crate::run::sandbox::Clock;
 use anyhow::Result;
 use serde::Serialize;
 

@@ -2,7 +2,7 @@
 //! `<student>/report.html` and the dashboard `index.html` (after a merge, or an older grader).
 
 use crate::exit::Exit;
-use crate::report::write_page;
+use crate::output::files::write_page;
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -17,15 +17,15 @@ pub struct Args {
 pub fn run(args: Args) -> Result<Exit> {
     let single = args.folder.join("report.json");
     if single.is_file() {
-        let report: crate::report::Report = serde_json::from_str(&std::fs::read_to_string(&single)?)?;
+        let report: crate::output::report::Report = serde_json::from_str(&std::fs::read_to_string(&single)?)?;
         println!("{}", write_page(&args.folder, &report)?.display());
         return Ok(Exit::Success);
     }
-    let reports = crate::gradebook::load_graded_folder(&args.folder)?;
+    let reports = crate::output::gradebook::load_graded_folder(&args.folder)?;
     for (student, report) in &reports {
         write_page(&args.folder.join(student), report)?;
     }
-    crate::gradebook::write(&args.folder)?;
+    crate::output::files::write_batch_outputs(&args.folder)?;
     println!("{} student pages and {}", reports.len(), args.folder.join("index.html").display());
     Ok(Exit::Success)
 }

@@ -6,7 +6,7 @@ use super::common::GradingArgs;
 use crate::catalog::{CheckId, Exercise};
 use crate::exit::Exit;
 use crate::grade::GradeOptions;
-use crate::report::Report;
+use crate::output::report::Report;
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -39,7 +39,9 @@ pub fn unfinished(crate_dir: &std::path::Path) -> Vec<&'static str> {
     Exercise::ALL
         .iter()
         .map(|e| e.file())
-        .filter(|f| std::fs::read_to_string(crate_dir.join(f)).is_ok_and(|text| crate::transplant::has_todo(&text)))
+        .filter(|f| {
+            std::fs::read_to_string(crate_dir.join(f)).is_ok_and(|text| crate::submission::transplant::has_todo(&text))
+        })
         .collect()
 }
 
@@ -126,7 +128,7 @@ pub fn run(args: Args) -> Result<Exit> {
                 };
                 let report = crate::grade::grade(&options)?;
                 // Kept, so that the next submit of the same files reuses it.
-                crate::report::write_report_files(Path::new(SUBMIT_REPORT_DIR), &report, false)?;
+                crate::output::files::write_report_files(Path::new(SUBMIT_REPORT_DIR), &report, false)?;
                 report
             }
         };

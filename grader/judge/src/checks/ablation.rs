@@ -17,7 +17,7 @@ use crate::checks::training::{accuracy, load_reference, reported_accuracy};
 // END HIDDEN
 use crate::context::{Context, measure, resnet18_spec};
 use crate::weights;
-use grader::protocol::Outcome;
+use grader::run::protocol::Outcome;
 use serde_json::json;
 use wire::frame::with_prefix;
 

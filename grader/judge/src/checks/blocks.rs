@@ -11,7 +11,7 @@
 
 use crate::context::Context;
 use crate::worker::Stop;
-use grader::protocol::Outcome;
+use grader::run::protocol::Outcome;
 use std::collections::HashMap;
 use tch::nn::{ModuleT, VarStore};
 use tch::{Device, Kind, Tensor};

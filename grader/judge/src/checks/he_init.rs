@@ -14,7 +14,7 @@ use super::{CheckResult, Outcomes};
 use crate::context::{Context, measure, named_weights, randomize_batch_norm};
 use crate::worker::Stop;
 use grader::catalog::CheckId;
-use grader::protocol::Outcome;
+use grader::run::protocol::Outcome;
 use measure::hooks::{LayerKind, capture_layer_outputs};
 use serde_json::json;
 use tch::nn::{ModuleT, VarStore};

@@ -10,7 +10,7 @@ mod training;
 
 use crate::context::Context;
 use grader::catalog::CheckId;
-use grader::protocol::Outcome;
+use grader::run::protocol::Outcome;
 
 /// What a check's process reports: its own outcome, or outcomes by check id (a process that also
 /// reports for checks naming it in `reported_by`).

@@ -10,7 +10,7 @@ use super::{CheckResult, Outcomes};
 use crate::context::{Context, measure, named_weights, resnet18_spec};
 use crate::weights;
 use crate::worker::Stop;
-use grader::protocol::Outcome;
+use grader::run::protocol::Outcome;
 use serde_json::json;
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};

@@ -1,11 +1,11 @@
 //! Runs one check in a child process with a time limit, a memory ceiling and a process cap, and
-//! collects its result from a private pipe (see [`crate::protocol`]).
+//! collects its result from a private pipe (see [`crate::run::protocol`]).
 //!
 //! The child gets its own process group so that everything it spawns is killed with it; stdin
 //! carries only the nonce; stdout and stderr are captured, bounded, and used only to explain a
 //! failure, never to read a result.
 
-use crate::protocol::{Message, RESULT_FD};
+use crate::run::protocol::{Message, RESULT_FD};
 use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
@@ -65,7 +65,7 @@ pub struct Isolation {
     /// Whether the rest of the file system is read-only (see [`Isolation::read_only_root`]); without
     /// bubblewrap, also whether Landlock's allow-list applies.
     pub read_only: bool,
-    /// With bubblewrap (see [`crate::jail`]): what the process sees read-only besides the system's
+    /// With bubblewrap (see [`crate::run::jail`]): what the process sees read-only besides the system's
     /// folders (an allow-list; `hide` is not needed then).
     #[serde(default)]
     pub visible: Vec<std::path::PathBuf>,
@@ -263,7 +263,7 @@ pub fn all_but(root: &Path, keep: &[std::path::PathBuf]) -> Vec<std::path::PathB
 pub fn output_confined(
     make: impl Fn() -> Command,
     isolation: &Isolation,
-    allow: &crate::jail::AllowList,
+    allow: &crate::run::jail::AllowList,
 ) -> std::io::Result<(std::process::Output, String)> {
     let strongest = strongest_confinement();
     let run = |plan: Option<MountPlan>| {
@@ -417,7 +417,7 @@ struct Setup {
     seccomp_fd: Option<std::os::fd::RawFd>,
     /// Applied right before exec (when bubblewrap does not load it).
     seccomp: Option<seccompiler::BpfProgram>,
-    /// A Landlock ruleset (see [`crate::jail::AllowList`]) to apply after the uid switch.
+    /// A Landlock ruleset (see [`crate::run::jail::AllowList`]) to apply after the uid switch.
     landlock: Option<std::os::fd::RawFd>,
     /// `cgroup.procs` files to join (before the uid switch).
     cgroup_procs: Vec<std::ffi::CString>,
@@ -519,7 +519,7 @@ fn prepare(command: &mut Command, setup: Setup) {
                 return fail();
             }
             if let Some(ruleset) = landlock {
-                crate::jail::landlock_restrict(ruleset)?;
+                crate::run::jail::landlock_restrict(ruleset)?;
             }
             // Last: the descriptors above were still needed (the cgroup's, the ruleset).
             if let Some(first) = setup.close_from {
@@ -550,7 +550,7 @@ pub struct Interactive {
     /// Started through bubblewrap, which reports a child killed by signal N as exit code 128 + N.
     bwrap: bool,
     /// Its control group, removed once it is gone.
-    cgroup: Option<crate::jail::Cgroup>,
+    cgroup: Option<crate::run::jail::Cgroup>,
 }
 
 /// How an [`Interactive`] child ended, with the ends of its output.
@@ -640,7 +640,7 @@ fn namespaces_refused(e: &std::io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES) | Some(libc::EINVAL) | Some(libc::ENOSYS))
 }
 
-/// How a worker is confined (see [`crate::jail`]).
+/// How a worker is confined (see [`crate::run::jail`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Confinement {
     /// bubblewrap's namespaces and allow-list view.
@@ -711,7 +711,7 @@ pub fn spawn_interactive(
         return if trusted { unprotected() } else { Err(std::io::Error::other(NO_PROTECTION)) };
     }
     if let Some(isolation) = isolation.filter(|_| strongest != Confinement::Plain) {
-        if let Some(bwrap) = crate::jail::bwrap()
+        if let Some(bwrap) = crate::run::jail::bwrap()
             .filter(|_| strongest == Confinement::Bubblewrap)
             .filter(|b| bubblewrap_works(b, isolation.uid))
         {
@@ -774,18 +774,18 @@ pub fn available_protections() -> Protections {
         prepare(&mut command, setup);
         command.status().is_ok_and(|s| s.success())
     };
-    let seccomp = crate::jail::seccomp_filter()
+    let seccomp = crate::run::jail::seccomp_filter()
         .is_ok_and(|filter| starts(Setup { channel: 2, seccomp: Some(filter), ..Setup::default() }));
     let own_namespaces = || {
         MountPlan::new(&Isolation::default())
             .is_ok_and(|plan| starts(Setup { channel: 2, plan: Some(plan), ..Setup::default() }))
     };
     let bubblewrap =
-        strongest == Confinement::Bubblewrap && crate::jail::bwrap().is_some_and(|b| bubblewrap_works(&b, None));
+        strongest == Confinement::Bubblewrap && crate::run::jail::bwrap().is_some_and(|b| bubblewrap_works(&b, None));
     let namespaces = strongest != Confinement::Plain && (bubblewrap || own_namespaces());
     // SAFETY: a plain syscall.
     let separate_uid = unsafe { libc::geteuid() } == 0;
-    let landlock = crate::jail::worker_allow_list(&[], &[std::env::temp_dir()], false).ruleset().is_some();
+    let landlock = crate::run::jail::worker_allow_list(&[], &[std::env::temp_dir()], false).ruleset().is_some();
     Protections { namespaces, bubblewrap, separate_uid, seccomp, landlock }
 }
 
@@ -810,7 +810,7 @@ fn spawn_confined(
     use std::io::Write as _;
     let Launch { program, args, workdir, env, limits } = *launch;
     let protected = confinement != Confinement::Unprotected;
-    let filter = crate::jail::seccomp_filter().map_err(std::io::Error::other)?;
+    let filter = crate::run::jail::seccomp_filter().map_err(std::io::Error::other)?;
     let (responses, writer) = std::io::pipe()?;
     let (seccomp_reader, mut seccomp_writer) = std::io::pipe()?;
     let bubblewrap = confinement == Confinement::Bubblewrap;
@@ -821,15 +821,15 @@ fn spawn_confined(
             static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
             let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let name = format!("resnet-lab-worker-{}-{n}", std::process::id());
-            crate::jail::Cgroup::create(&name, limits.memory_bytes, limits.processes)
+            crate::run::jail::Cgroup::create(&name, limits.memory_bytes, limits.processes)
         })
         .flatten();
     let mut command = if bubblewrap {
-        seccomp_writer.write_all(&crate::jail::seccomp_bytes(&filter))?;
+        seccomp_writer.write_all(&crate::run::jail::seccomp_bytes(&filter))?;
         let mut visible = isolation.visible.clone();
         visible.extend(program.parent().map(Path::to_path_buf));
         let mut command = Command::new(bwrap);
-        command.args(crate::jail::bwrap_args(
+        command.args(crate::run::jail::bwrap_args(
             &visible,
             &isolation.writable,
             isolation.gpu,
@@ -862,11 +862,11 @@ fn spawn_confined(
         Confinement::Namespaces | Confinement::Plain if !isolation.writable.is_empty() && isolation.read_only => {
             let mut visible = isolation.visible.clone();
             visible.extend(program.parent().map(Path::to_path_buf));
-            crate::jail::worker_allow_list(&visible, &isolation.writable, isolation.gpu).ruleset()
+            crate::run::jail::worker_allow_list(&visible, &isolation.writable, isolation.gpu).ruleset()
         }
         _ => None,
     };
-    let worker_limits = (crate::jail::FILE_BYTES, crate::jail::OPEN_FILES, limits.cpu_seconds());
+    let worker_limits = (crate::run::jail::FILE_BYTES, crate::run::jail::OPEN_FILES, limits.cpu_seconds());
     let setup = Setup {
         plan,
         die_with_parent: true,
@@ -916,7 +916,7 @@ fn describe(confinement: Confinement, isolation: &Isolation, limits: Limits, wor
     let view = match confinement {
         Confinement::Bubblewrap => format!(
             "bubblewrap: new user, PID, mount, network, IPC, UTS and cgroup namespaces; a read-only allow-list view (system folders, libtorch, the worker) with only its working folder writable and a private /tmp and /dev/shm of {} MiB",
-            crate::jail::TMPFS_BYTES >> 20
+            crate::run::jail::TMPFS_BYTES >> 20
         ),
         Confinement::Namespaces => format!(
             "network and mount namespaces ({} file system; this workspace but libtorch, reports, other runs and submissions hidden; bubblewrap unavailable)",
@@ -936,7 +936,7 @@ fn describe(confinement: Confinement, isolation: &Isolation, limits: Limits, wor
     let memory = limits.memory_bytes.map_or(String::new(), |b| format!("address space {} MiB, ", b >> 20));
     format!(
         "{view}; {uid}; no_new_privs; seccomp ({} system calls refused); rlimits: {memory}file size {} MiB, {} open files, {} processes, CPU time {} s (the check's limit × {} cores{})",
-        crate::jail::REFUSED.len(),
+        crate::run::jail::REFUSED.len(),
         worker.0 >> 20,
         worker.1,
         limits.processes,
@@ -1041,7 +1041,8 @@ mod tests {
     #[test]
     fn landlock_opens_only_the_allow_list() {
         let work = tempfile::tempdir().unwrap();
-        let Some(ruleset) = crate::jail::worker_allow_list(&[], &[work.path().to_path_buf()], false).ruleset() else {
+        let Some(ruleset) = crate::run::jail::worker_allow_list(&[], &[work.path().to_path_buf()], false).ruleset()
+        else {
             eprintln!("skipped: this kernel has no Landlock");
             return;
         };
@@ -1133,7 +1134,7 @@ mod tests {
             isolated: false,
         };
         let (status, message) = crate::grade::explain_missing_result(&run, &limits);
-        assert_eq!(status, crate::report::Status::Timeout);
+        assert_eq!(status, crate::output::report::Status::Timeout);
         assert!(message.contains("used up its 1 s of computation"), "{message}");
     }
 
@@ -1203,7 +1204,7 @@ mod tests {
     #[test]
     fn a_jailed_worker_holds_no_privilege_and_nothing_outlives_it() {
         assert!(
-            crate::jail::bwrap().is_some(),
+            crate::run::jail::bwrap().is_some(),
             "install bubblewrap (apt-get install bubblewrap; make setup does as root)"
         );
         use std::os::unix::fs::PermissionsExt;
@@ -1211,7 +1212,7 @@ mod tests {
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let work = dir.path().join("work");
         std::fs::create_dir(&work).unwrap();
-        let uid = crate::jail::run_uid(dir.path());
+        let uid = crate::run::jail::run_uid(dir.path());
         // SAFETY: a plain syscall.
         if unsafe { libc::geteuid() } == 0 {
             std::os::unix::fs::chown(&work, Some(uid), Some(uid)).unwrap();
@@ -1291,7 +1292,7 @@ mod tests {
     #[test]
     fn concurrent_workers_cannot_read_or_signal_each_other() {
         assert!(
-            crate::jail::bwrap().is_some(),
+            crate::run::jail::bwrap().is_some(),
             "install bubblewrap (apt-get install bubblewrap; make setup does as root)"
         );
         use std::os::unix::fs::PermissionsExt;
@@ -1299,7 +1300,7 @@ mod tests {
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
             let work = dir.join("work");
             std::fs::create_dir(&work).unwrap();
-            let uid = crate::jail::run_uid(dir);
+            let uid = crate::run::jail::run_uid(dir);
             // SAFETY: a plain syscall.
             if unsafe { libc::geteuid() } == 0 {
                 std::os::unix::fs::chown(&work, Some(uid), Some(uid)).unwrap();

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 /// The report schema shipped with the grader.
-pub const REPORT_SCHEMA: &str = include_str!("../report.schema.json");
+pub const REPORT_SCHEMA: &str = include_str!("../../report.schema.json");
 
 /// Every violation of `schema` by `value`, as `path: problem` lines (empty when valid).
 pub fn validate(value: &Value, schema: &Value) -> Vec<String> {
@@ -104,6 +104,6 @@ mod tests {
     #[test]
     fn the_shipped_schema_parses() {
         let schema: Value = serde_json::from_str(REPORT_SCHEMA).unwrap();
-        assert_eq!(schema["properties"]["schema_version"]["const"], json!(crate::report::SCHEMA_VERSION));
+        assert_eq!(schema["properties"]["schema_version"]["const"], json!(crate::output::report::SCHEMA_VERSION));
     }
 }

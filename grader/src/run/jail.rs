@@ -16,7 +16,7 @@
 //!
 //! Where bubblewrap is missing or cannot make namespaces (inside Docker's default profile), the
 //! worker still gets the uid, `no_new_privs`, seccomp and the rlimits, and — where the grader may
-//! make mount namespaces itself — the hiding view of [`crate::sandbox`]; the report says which.
+//! make mount namespaces itself — the hiding view of [`crate::run::sandbox`]; the report says which.
 
 use std::path::{Path, PathBuf};
 

@@ -39,7 +39,7 @@ impl Load {
     /// The load now, if the kernel says.
     pub fn now() -> Option<Load> {
         let text = std::fs::read_to_string("/proc/loadavg").ok()?;
-        Some(Load { average: text.split_whitespace().next()?.parse().ok()?, cores: crate::sandbox::cores() })
+        Some(Load { average: text.split_whitespace().next()?.parse().ok()?, cores: crate::run::sandbox::cores() })
     }
 
     /// Whether more was runnable than the cores could run: a check of ours fills at most every

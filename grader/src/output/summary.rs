@@ -2,7 +2,7 @@
 //! check that did not pass with its message. Colours only on a terminal.
 
 use crate::catalog::Exercise;
-use crate::report::{Report, Status};
+use crate::output::report::{Report, Status};
 use std::fmt::Write;
 
 fn paint(text: &str, code: &str, color: bool) -> String {

@@ -3,9 +3,10 @@
 //!
 //! The pages are built from the reports alone, so they can be regenerated from any output folder.
 
-use crate::charts::{self, Series, Target};
-use crate::gradebook::{self, SubmissionStatus};
-use crate::report::{CheckResult, Report, Status};
+use crate::output::charts::{self, Series, Target};
+use crate::output::gradebook;
+use crate::output::report::SubmissionStatus;
+use crate::output::report::{CheckResult, Report, Status};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -199,7 +200,7 @@ pub fn report_page(report: &Report) -> String {
         escape(&report.metadata.git_revision),
         report.score,
         report.max_score,
-        badge(gradebook::status(report).as_str()),
+        badge(report.submission_status().as_str()),
     );
     if let Some(reason) = report.submission.as_ref().and_then(|s| s.refused.as_deref()) {
         let _ = write!(body, "<p><strong>Refused:</strong> {}</p>", escape(reason));
@@ -300,7 +301,7 @@ pub fn dashboard_page(reports: &BTreeMap<String, Report>) -> String {
     // Submissions that were refused or did not compile fail every check for one reason; they are
     // listed below instead of flooding this table.
     let mut failures: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for report in reports.values().filter(|r| gradebook::status(r).was_graded()) {
+    for report in reports.values().filter(|r| r.submission_status().was_graded()) {
         for c in report.checks.iter().filter(|c| !matches!(c.status, Status::Passed | Status::Skipped)) {
             *failures.entry((c.id.to_string(), c.message.clone())).or_default() += 1;
         }
@@ -319,7 +320,7 @@ pub fn dashboard_page(reports: &BTreeMap<String, Report>) -> String {
     body.push_str("</tbody></table>\n");
 
     let listed = |status: SubmissionStatus| -> Vec<(&String, &Report)> {
-        reports.iter().filter(|(_, r)| gradebook::status(r) == status).collect()
+        reports.iter().filter(|(_, r)| r.submission_status() == status).collect()
     };
     for (status, title) in [
         (SubmissionStatus::DoesNotCompile, "Build failures"),
@@ -339,7 +340,7 @@ pub fn dashboard_page(reports: &BTreeMap<String, Report>) -> String {
             let reason = if status == SubmissionStatus::GradedWithTimeouts {
                 format!("timed out: {}", timed_out.join(", "))
             } else {
-                gradebook::reason(report)
+                report.short_reason()
             };
             let _ = write!(
                 body,
@@ -368,7 +369,7 @@ pub fn dashboard_page(reports: &BTreeMap<String, Report>) -> String {
             let score = report.exercises.iter().find(|e| e.id == *id).map_or(0.0, |e| e.score);
             let _ = write!(body, "<td class=\"num\">{score}</td>");
         }
-        let status = gradebook::status(report);
+        let status = report.submission_status();
         let _ = writeln!(
             body,
             "<td class=\"num\">{} / {}</td><td data-value=\"{status}\">{}</td></tr>",

@@ -419,9 +419,9 @@ fn cargo_home() -> Option<PathBuf> {
 /// of the host — no other checkout, no home folder, no `/etc` beyond the linker's needs — opens for
 /// it. Enforced by bubblewrap's binds ([`jailed_build`]) or, without bubblewrap, by Landlock.
 /// `None` where the toolchain or the crate registry cannot be found.
-fn build_allow_list(workspace: &Workspace, staging: &Path, target: &Path) -> Option<crate::jail::AllowList> {
+fn build_allow_list(workspace: &Workspace, staging: &Path, target: &Path) -> Option<crate::run::jail::AllowList> {
     let (sysroot, cargo_home) = (sysroot()?, cargo_home()?);
-    let mut read: Vec<PathBuf> = crate::jail::SYSTEM_PROGRAMS
+    let mut read: Vec<PathBuf> = crate::run::jail::SYSTEM_PROGRAMS
         .iter()
         .chain(&["/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d"])
         .map(PathBuf::from)
@@ -430,14 +430,14 @@ fn build_allow_list(workspace: &Workspace, staging: &Path, target: &Path) -> Opt
     read.extend(libtorch_folders(workspace));
     read.extend([workspace.root.join(".cargo"), wire_stage(workspace)]);
     let write = vec![staging.to_path_buf(), target.to_path_buf()];
-    Some(crate::jail::AllowList { read, read_write: vec![PathBuf::from("/dev")], write })
+    Some(crate::run::jail::AllowList { read, read_write: vec![PathBuf::from("/dev")], write })
 }
 
 /// bubblewrap and its arguments for a worker build with [`build_allow_list`]'s view, a private
 /// `/tmp`, no network and an empty environment. `None` where bubblewrap cannot run (then Landlock
 /// and the hiding view of [`build_view`] apply).
 fn jailed_build(workspace: &Workspace, staging: &Path, target: &Path) -> Option<(PathBuf, Vec<std::ffi::OsString>)> {
-    let bwrap = crate::jail::bwrap().filter(|_| crate::sandbox::bubblewrap_allowed())?;
+    let bwrap = crate::run::jail::bwrap().filter(|_| crate::run::sandbox::bubblewrap_allowed())?;
     let allowed = build_allow_list(workspace, staging, target)?;
     let (sysroot, cargo_home) = (sysroot()?, cargo_home()?);
     let libtorch = std::env::var_os("LIBTORCH").map(PathBuf::from);
@@ -466,17 +466,17 @@ fn jailed_build(workspace: &Workspace, staging: &Path, target: &Path) -> Option<
 /// What a worker build may see of this workspace: its staging folder, the shared worker target
 /// folder, cargo's configuration and libtorch; everything else in the workspace is hidden, and so
 /// is every folder of `private` (other submissions, reports).
-fn build_view(workspace: &Workspace, staging: &Path, private: &[PathBuf]) -> crate::sandbox::Isolation {
+fn build_view(workspace: &Workspace, staging: &Path, private: &[PathBuf]) -> crate::run::sandbox::Isolation {
     let mut keep: Vec<PathBuf> =
         vec![staging.to_path_buf(), workspace.target_dir().join("grader/worker-target"), wire_stage(workspace)];
     keep.extend([".cargo", ".venv"].iter().map(|d| workspace.root.join(d)));
     keep.extend(std::env::var_os("LIBTORCH").map(PathBuf::from));
     let keep: Vec<PathBuf> = keep.into_iter().filter_map(|p| p.canonicalize().ok()).collect();
-    let mut hide = crate::sandbox::all_but(&workspace.root, &keep);
+    let mut hide = crate::run::sandbox::all_but(&workspace.root, &keep);
     hide.extend(
         private.iter().filter_map(|p| p.canonicalize().ok()).filter(|p| !keep.iter().any(|k| k.starts_with(p))),
     );
-    crate::sandbox::Isolation { hide, writable: Vec::new(), read_only: false, ..Default::default() }
+    crate::run::sandbox::Isolation { hide, writable: Vec::new(), read_only: false, ..Default::default() }
 }
 
 /// Removes what a private build left in the shared worker target folder: every artifact whose name
@@ -570,7 +570,7 @@ pub fn build(
                 command
             };
             let (output, how) =
-                crate::sandbox::output_confined(make, &build_view(workspace, &staging, private), &allowed)
+                crate::run::sandbox::output_confined(make, &build_view(workspace, &staging, private), &allowed)
                     .map_err(cannot_run)?;
             (output, format!("the student's files compiled with the worker under {how} (bubblewrap unavailable)"))
         }

@@ -96,9 +96,9 @@ pub struct WorkerLaunch {
     /// Environment variables it gets.
     pub env: Vec<(String, String)>,
     /// Its limits (the time limit is the judge's: the grader ends both).
-    pub limits: crate::sandbox::Limits,
+    pub limits: crate::run::sandbox::Limits,
     /// Its file-system and network view, where namespaces can be made.
-    pub isolation: Option<crate::sandbox::Isolation>,
+    pub isolation: Option<crate::run::sandbox::Isolation>,
 }
 
 /// What a judge process is asked to do first.
@@ -174,13 +174,13 @@ mod tests {
                 program: "/w".into(),
                 workdir: "/tmp/w".into(),
                 env: vec![("A".into(), "b".into())],
-                limits: crate::sandbox::Limits {
+                limits: crate::run::sandbox::Limits {
                     time: std::time::Duration::from_secs(3),
-                    clock: crate::sandbox::Clock::Cpu,
+                    clock: crate::run::sandbox::Clock::Cpu,
                     memory_bytes: Some(1 << 30),
                     processes: 64,
                 },
-                isolation: Some(crate::sandbox::Isolation {
+                isolation: Some(crate::run::sandbox::Isolation {
                     hide: vec!["/h".into()],
                     writable: vec!["/tmp/w".into()],
                     read_only: true,

@@ -4,7 +4,7 @@
 //! reports only, so `grader batch` and `grader merge` share it.
 
 use crate::catalog::{CHECKS, Exercise};
-use crate::report::{Report, Status};
+use crate::output::report::{Report, Status, SubmissionStatus};
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -48,70 +48,6 @@ pub fn load_reports(out: &Path) -> Result<BTreeMap<String, Report>> {
     Ok(reports)
 }
 
-/// How a submission's grading ended, as the gradebook's `status` column and the dashboard say it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum SubmissionStatus {
-    /// Every check ran within its limit.
-    Graded,
-    /// Graded, and some check hit its time limit (worth a look: a slow machine, or an endless loop).
-    GradedWithTimeouts,
-    /// The answer files did not compile; every check scored 0.
-    DoesNotCompile,
-    /// The submission was not graded (an unreadable or hostile archive); the report says why.
-    Refused,
-}
-
-impl SubmissionStatus {
-    /// Its name in `grades.csv` and the pages.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Graded => "graded",
-            Self::GradedWithTimeouts => "graded_with_timeouts",
-            Self::DoesNotCompile => "does_not_compile",
-            Self::Refused => "refused",
-        }
-    }
-
-    /// Whether its checks ran (so that their failures say something about the class's work).
-    pub fn was_graded(self) -> bool {
-        matches!(self, Self::Graded | Self::GradedWithTimeouts)
-    }
-}
-
-impl std::fmt::Display for SubmissionStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(self.as_str())
-    }
-}
-
-/// How a submission's grading ended.
-pub fn status(report: &Report) -> SubmissionStatus {
-    match (&report.submission, report.build.ok) {
-        (Some(s), _) if s.refused.is_some() => SubmissionStatus::Refused,
-        (_, false) => SubmissionStatus::DoesNotCompile,
-        _ if report.checks.iter().any(|c| c.status == Status::Timeout) => SubmissionStatus::GradedWithTimeouts,
-        _ => SubmissionStatus::Graded,
-    }
-}
-
-/// One short sentence on why points were lost.
-pub fn reason(report: &Report) -> String {
-    let text = if let Some(refused) = report.submission.as_ref().and_then(|s| s.refused.clone()) {
-        refused
-    } else if let Some(errors) = &report.build.errors {
-        errors.lines().next().unwrap_or("").to_string()
-    } else if let Some(c) = report.checks.iter().find(|c| c.status != Status::Passed) {
-        format!("{}: {}", c.id, c.message)
-    } else {
-        String::new()
-    };
-    let mut short: String = text.chars().take(160).collect();
-    if text.chars().count() > 160 {
-        short.push('…');
-    }
-    short
-}
-
 /// `rows` as CSV text (RFC 4180 quoting where a field needs it, `\n` line ends), by the `csv` crate.
 fn csv_text(rows: impl IntoIterator<Item = Vec<String>>) -> String {
     let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
@@ -145,8 +81,8 @@ pub fn grades_csv(reports: &BTreeMap<String, Report>) -> String {
         row.extend([
             points(report.score),
             points(report.max_score),
-            status(report).as_str().to_string(),
-            reason(report),
+            report.submission_status().as_str().to_string(),
+            report.short_reason(),
         ]);
         rows.push(row);
     }
@@ -228,24 +164,9 @@ pub fn check_stats_csv(reports: &BTreeMap<String, Report>) -> String {
     csv_text(rows)
 }
 
-/// Writes `text` to `path` atomically (see [`crate::report::write_atomic`]).
-pub fn write_atomic(path: &Path, text: &str) -> Result<()> {
-    Ok(crate::report::write_atomic(path, text.as_bytes())?)
-}
-
-/// Rewrites `grades.csv`, `check_stats.csv` and the dashboard `index.html` in `out` from the
-/// reports there; returns them.
-pub fn write(out: &Path) -> Result<BTreeMap<String, Report>> {
-    let reports = load_reports(out)?;
-    write_atomic(&out.join("grades.csv"), &grades_csv(&reports))?;
-    write_atomic(&out.join("check_stats.csv"), &check_stats_csv(&reports))?;
-    write_atomic(&out.join("index.html"), &crate::html::dashboard_page(&reports))?;
-    Ok(reports)
-}
-
 /// The one-screen summary of a batch.
 pub fn summary(reports: &BTreeMap<String, Report>) -> String {
-    let count = |s: SubmissionStatus| reports.values().filter(|r| status(r) == s).count();
+    let count = |s: SubmissionStatus| reports.values().filter(|r| r.submission_status() == s).count();
     let mut totals: Vec<f64> = reports.values().map(|r| r.score).collect();
     totals.sort_by(f64::total_cmp);
     let mean = if totals.is_empty() { 0.0 } else { totals.iter().sum::<f64>() / totals.len() as f64 };

@@ -75,7 +75,7 @@ pub struct TimeLimitUsed {
     /// The limit in seconds, on `clock`.
     pub seconds: u64,
     /// How it is measured: `wall`, or `cpu` (computation, so a busy machine does not count).
-    pub clock: crate::sandbox::Clock,
+    pub clock: crate::run::sandbox::Clock,
     /// When the wall clock stops it: the limit, or on the CPU clock a multiple of it.
     pub wall_stop_s: u64,
     /// Why it ran a second time, alone, when it did.
@@ -85,15 +85,15 @@ pub struct TimeLimitUsed {
 
 impl TimeLimitUsed {
     /// The record of `limits`.
-    pub fn of(limits: &crate::sandbox::Limits, retried: Option<String>) -> Self {
+    pub fn of(limits: &crate::run::sandbox::Limits, retried: Option<String>) -> Self {
         Self { seconds: limits.time.as_secs(), clock: limits.clock, wall_stop_s: limits.wall().as_secs(), retried }
     }
 
     /// In words, for pages and summaries: "180 s of computation" or "60 s".
     pub fn describe(&self) -> String {
         match self.clock {
-            crate::sandbox::Clock::Wall => format!("{} s", self.seconds),
-            crate::sandbox::Clock::Cpu => format!("{} s of computation (CPU time)", self.seconds),
+            crate::run::sandbox::Clock::Wall => format!("{} s", self.seconds),
+            crate::run::sandbox::Clock::Cpu => format!("{} s of computation (CPU time)", self.seconds),
         }
     }
 }
@@ -233,47 +233,6 @@ impl Report {
             })
             .collect()
     }
-
-    /// Gradescope's `results.json` for this report: one test per check, hidden checks visible after
-    /// grades are published.
-    pub fn to_gradescope(&self) -> serde_json::Value {
-        let tests: Vec<serde_json::Value> = self
-            .checks
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let mut output = c.message.clone();
-                if let (Some(hint), false) = (&c.hint, c.status == Status::Passed) {
-                    output.push_str(&format!("\nHint: {hint}"));
-                }
-                serde_json::json!({
-                    "name": format!("{} — {}", c.id, c.name),
-                    "number": format!("{}", i + 1),
-                    "score": c.score,
-                    "max_score": c.max_score,
-                    "status": if c.status == Status::Passed { "passed" } else { "failed" },
-                    "output": output,
-                    "tags": [c.exercise.clone(), c.status.as_str()],
-                    "visibility": if c.visibility == Visibility::Hidden { "after_published" } else { "visible" },
-                })
-            })
-            .collect();
-        let mut output =
-            format!("Score {:.1} / {:.1} ({} profile).", self.score, self.max_score, self.metadata.profile);
-        if let Some(errors) = &self.build.errors {
-            output.push_str(&format!("\nYour crate does not compile:\n{errors}"));
-        }
-        serde_json::json!({
-            "score": self.score,
-            "execution_time": self.metadata.duration_s.round() as u64,
-            "output": output,
-            "output_format": "text",
-            "visibility": "visible",
-            "stdout_visibility": "hidden",
-            "extra_data": {"schema_version": self.schema_version, "sources_sha256": self.metadata.sources_sha256},
-            "tests": tests,
-        })
-    }
 }
 
 /// Rounds points to hundredths (scores are shown and summed at that precision).
@@ -281,44 +240,69 @@ pub fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-/// Writes `bytes` to `path` atomically (a temporary file beside it, then a rename), creating the
-/// folder if needed: a reader never sees half a file, and a killed grader leaves the old one.
-pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(std::path::Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut file, bytes)?;
-    file.persist(path).map_err(|e| e.error)?;
-    Ok(())
+/// How a submission's grading ended, as the gradebook's `status` column and the dashboard say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SubmissionStatus {
+    /// Every check ran within its limit.
+    Graded,
+    /// Graded, and some check hit its time limit (worth a look: a slow machine, or an endless loop).
+    GradedWithTimeouts,
+    /// The answer files did not compile; every check scored 0.
+    DoesNotCompile,
+    /// The submission was not graded (an unreadable or hostile archive); the report says why.
+    Refused,
 }
 
-/// Writes `value` as pretty JSON to `path` atomically.
-pub fn write_json_atomic(path: &std::path::Path, value: &impl Serialize) -> std::io::Result<()> {
-    let mut bytes = serde_json::to_vec_pretty(value)?;
-    bytes.push(b'\n');
-    write_atomic(path, &bytes)
-}
-
-/// Writes `report.html`, the page of `report`, into `dir`; returns its path.
-pub fn write_page(dir: &std::path::Path, report: &Report) -> std::io::Result<std::path::PathBuf> {
-    let page = dir.join("report.html");
-    write_atomic(&page, crate::html::report_page(report).as_bytes())?;
-    Ok(page)
-}
-
-/// Writes a report's files into `dir`: `report.json`, `report.html` (the page students and
-/// instructors look at) and, with `gradescope`, Gradescope's `results.json`. Returns the path of
-/// `report.json`.
-pub fn write_report_files(
-    dir: &std::path::Path,
-    report: &Report,
-    gradescope: bool,
-) -> std::io::Result<std::path::PathBuf> {
-    let json = dir.join("report.json");
-    write_json_atomic(&json, report)?;
-    if gradescope {
-        write_json_atomic(&dir.join("results.json"), &report.to_gradescope())?;
+impl SubmissionStatus {
+    /// Its name in `grades.csv` and the pages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Graded => "graded",
+            Self::GradedWithTimeouts => "graded_with_timeouts",
+            Self::DoesNotCompile => "does_not_compile",
+            Self::Refused => "refused",
+        }
     }
-    write_page(dir, report)?;
-    Ok(json)
+
+    /// Whether its checks ran (so that their failures say something about the class's work).
+    pub fn was_graded(self) -> bool {
+        matches!(self, Self::Graded | Self::GradedWithTimeouts)
+    }
+}
+
+impl std::fmt::Display for SubmissionStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl Report {
+    /// How this submission's grading ended.
+    pub fn submission_status(&self) -> SubmissionStatus {
+        match (&self.submission, self.build.ok) {
+            (Some(s), _) if s.refused.is_some() => SubmissionStatus::Refused,
+            (_, false) => SubmissionStatus::DoesNotCompile,
+            _ if self.checks.iter().any(|c| c.status == Status::Timeout) => SubmissionStatus::GradedWithTimeouts,
+            _ => SubmissionStatus::Graded,
+        }
+    }
+
+    /// One short sentence on why points were lost (the gradebook's `reason`).
+    pub fn short_reason(&self) -> String {
+        let report = self;
+        let text = if let Some(refused) = report.submission.as_ref().and_then(|s| s.refused.clone()) {
+            refused
+        } else if let Some(errors) = &report.build.errors {
+            errors.lines().next().unwrap_or("").to_string()
+        } else if let Some(c) = report.checks.iter().find(|c| c.status != Status::Passed) {
+            format!("{}: {}", c.id, c.message)
+        } else {
+            String::new()
+        };
+        let mut short: String = text.chars().take(160).collect();
+        if text.chars().count() > 160 {
+            short.push('…');
+        }
+        short
+    }
 }

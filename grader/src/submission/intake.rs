@@ -1,6 +1,6 @@
 //! Reading a submission safely: a zip (as LMS exports deliver them) or a folder, into memory,
 //! with limits. Nothing is extracted: entries are read into memory, checked, and only the answer
-//! files are later written, by [`crate::transplant`], into the submission's own staging folder.
+//! files are later written, by [`crate::submission::transplant`], into the submission's own staging folder.
 //!
 //! Refused, with a reason: absolute paths, `..`, symlinks and device files, duplicate or non-UTF-8
 //! names, too many entries, too many bytes (declared or actual), and compression ratios that only

@@ -5,7 +5,7 @@
 //! the crate root forbids `unsafe`, and these are the remaining ways to escape it.
 
 use crate::catalog::Exercise;
-use crate::intake::Files;
+use crate::submission::intake::Files;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;

@@ -1,0 +1,60 @@
+//! Writing what grading leaves: a report's files (`report.json`, `report.html`, Gradescope's
+//! `results.json`) and a batch folder's gradebook and dashboard, each file atomically.
+
+use crate::output::gradebook::{check_stats_csv, grades_csv, load_reports};
+use crate::output::report::Report;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Writes `bytes` to `path` atomically (a temporary file beside it, then a rename), creating the
+/// folder if needed: a reader never sees half a file, and a killed grader leaves the old one.
+pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut file, bytes)?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Writes `value` as pretty JSON to `path` atomically.
+pub fn write_json_atomic(path: &std::path::Path, value: &impl Serialize) -> std::io::Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value)?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)
+}
+
+/// Writes `report.html`, the page of `report`, into `dir`; returns its path.
+pub fn write_page(dir: &std::path::Path, report: &Report) -> std::io::Result<std::path::PathBuf> {
+    let page = dir.join("report.html");
+    write_atomic(&page, crate::output::html::report_page(report).as_bytes())?;
+    Ok(page)
+}
+
+/// Writes a report's files into `dir`: `report.json`, `report.html` (the page students and
+/// instructors look at) and, with `gradescope`, Gradescope's `results.json`. Returns the path of
+/// `report.json`.
+pub fn write_report_files(
+    dir: &std::path::Path,
+    report: &Report,
+    gradescope: bool,
+) -> std::io::Result<std::path::PathBuf> {
+    let json = dir.join("report.json");
+    write_json_atomic(&json, report)?;
+    if gradescope {
+        write_json_atomic(&dir.join("results.json"), &report.to_gradescope())?;
+    }
+    write_page(dir, report)?;
+    Ok(json)
+}
+
+/// Rewrites `grades.csv`, `check_stats.csv` and the dashboard `index.html` in `out` from the
+/// reports there; returns them.
+pub fn write_batch_outputs(out: &Path) -> anyhow::Result<BTreeMap<String, Report>> {
+    let reports = load_reports(out)?;
+    write_atomic(&out.join("grades.csv"), grades_csv(&reports).as_bytes())?;
+    write_atomic(&out.join("check_stats.csv"), check_stats_csv(&reports).as_bytes())?;
+    write_atomic(&out.join("index.html"), crate::output::html::dashboard_page(&reports).as_bytes())?;
+    Ok(reports)
+}
