@@ -108,10 +108,15 @@ fn no_solution_code_and_no_hidden_check_leaks() {
         }
     }
     // The hidden checks' helpers (reference comparisons, mistake diagnosis) are gone too.
-    let blocks = std::fs::read_to_string(dir.path().join("h/grader/judge/src/checks/blocks.rs")).unwrap();
+    let checks = dir.path().join("h/grader/judge/src/checks");
+    let blocks = std::fs::read_to_string(checks.join("blocks/mod.rs")).unwrap();
     assert!(
         !blocks.contains("fn numerics_check") && !blocks.contains("fn mistakes") && blocks.contains("fn shape_check")
     );
+    // Left out whole: every hidden.rs.
+    let handed_out: Vec<PathBuf> = files.iter().map(|(path, _)| path.clone()).collect();
+    assert!(!checks.join("blocks/hidden.rs").exists() && !dir.path().join("h/grader/src/catalog/hidden.rs").exists());
+    assert!(handed_out.iter().all(|p| p.file_name().is_some_and(|n| n != "hidden.rs")), "{handed_out:?}");
 }
 
 #[test]

@@ -103,16 +103,6 @@ impl Exercise {
         }
     }
 
-    /// The judge's source file that scores its checks, relative to the workspace.
-    pub fn judged_in(self) -> &'static str {
-        match self {
-            Self::BasicBlock | Self::Bottleneck => "grader/judge/src/checks/blocks.rs",
-            Self::HeInit => "grader/judge/src/checks/he_init.rs",
-            Self::Training => "grader/judge/src/checks/training.rs",
-            Self::Ablation => "grader/judge/src/checks/ablation.rs",
-        }
-    }
-
     /// Points in the notebook.
     pub fn points(self) -> f64 {
         match self {
@@ -167,6 +157,24 @@ pub struct Check {
     pub test_split: bool,
     /// What to look at when it fails.
     pub hint: &'static str,
+}
+
+impl Check {
+    /// The judge's source file that scores it, relative to the workspace (the judge's
+    /// `implementation` match, `grader/judge/src/checks/mod.rs`, names its function).
+    pub fn implemented_in(&self) -> &'static str {
+        match (self.exercise, self.visibility) {
+            (Exercise::BasicBlock | Exercise::Bottleneck, Visibility::Public) => {
+                "grader/judge/src/checks/blocks/mod.rs"
+            }
+            (Exercise::BasicBlock | Exercise::Bottleneck, Visibility::Hidden) => {
+                "grader/judge/src/checks/blocks/hidden.rs"
+            }
+            (Exercise::HeInit, _) => "grader/judge/src/checks/he_init.rs",
+            (Exercise::Training, _) => "grader/judge/src/checks/training.rs",
+            (Exercise::Ablation, _) => "grader/judge/src/checks/ablation.rs",
+        }
+    }
 }
 
 /// A check's time limit.

@@ -70,7 +70,7 @@ impl From<&Check> for Listed {
             clock: check.limit.clock,
             after: check.after,
             reported_by: check.reported_by,
-            implemented_in: check.exercise.judged_in(),
+            implemented_in: check.implemented_in(),
             hint: check.hint,
         }
     }
@@ -109,8 +109,13 @@ fn print_table(checks: &[&Check]) {
     }
     let total: f64 = checks.iter().map(|c| c.points).sum();
     println!("\n{} checks, {total} points. Each exercise's checks are scored in:", checks.len());
-    for exercise in Exercise::ALL.into_iter().filter(|e| checks.iter().any(|c| c.exercise == *e)) {
-        println!("  {:<12} {}", exercise.id(), exercise.judged_in());
+    for exercise in Exercise::ALL {
+        let mut files: Vec<&str> =
+            checks.iter().filter(|c| c.exercise == exercise).map(|c| c.implemented_in()).collect();
+        files.dedup();
+        if !files.is_empty() {
+            println!("  {:<12} {}", exercise.id(), files.join(", "));
+        }
     }
     println!("(the judge's `implementation` match, grader/judge/src/checks/mod.rs, maps each check to its function)");
 }
@@ -128,7 +133,7 @@ mod tests {
         assert_eq!(row["exercise"], "basic_block");
         assert_eq!(row["visibility"], "public");
         assert_eq!(row["clock"], "wall");
-        assert_eq!(row["implemented_in"], "grader/judge/src/checks/blocks.rs");
+        assert_eq!(row["implemented_in"], "grader/judge/src/checks/blocks/mod.rs");
         assert_eq!(row["points"], 2.0);
         let accuracy = rows.iter().find(|r| r["id"] == "training.accuracy").unwrap();
         assert_eq!(accuracy["after"], "training.runs");

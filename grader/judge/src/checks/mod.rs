@@ -53,16 +53,16 @@ pub fn implementation(id: CheckId) -> Option<CheckFn> {
         // BEGIN HIDDEN
         // Reported by `he_init.layers` and `ablation.runs`.
         HeInitOrder | HeInitValues | AblationVariants => return None,
-        BasicBlockParameters => |c| Ok(blocks::parameters_check(c, Basic)?.into()),
-        BasicBlockNumerics => |c| Ok(blocks::numerics_check(c, Basic)?.into()),
-        BasicBlockSkip => |c| Ok(blocks::skip_check(c, Basic)?.into()),
-        BasicBlockGradients => |c| Ok(blocks::gradients_check(c, Basic)?.into()),
-        BasicBlockShapeLaws => |c| Ok(blocks::shape_laws_check(c, Basic)?.into()),
-        BottleneckParameters => |c| Ok(blocks::parameters_check(c, Bottleneck)?.into()),
-        BottleneckNumerics => |c| Ok(blocks::numerics_check(c, Bottleneck)?.into()),
-        BottleneckSkip => |c| Ok(blocks::skip_check(c, Bottleneck)?.into()),
-        BottleneckGradients => |c| Ok(blocks::gradients_check(c, Bottleneck)?.into()),
-        BottleneckShapeLaws => |c| Ok(blocks::shape_laws_check(c, Bottleneck)?.into()),
+        BasicBlockParameters => |c| Ok(blocks::hidden::parameters_check(c, Basic)?.into()),
+        BasicBlockNumerics => |c| Ok(blocks::hidden::numerics_check(c, Basic)?.into()),
+        BasicBlockSkip => |c| Ok(blocks::hidden::skip_check(c, Basic)?.into()),
+        BasicBlockGradients => |c| Ok(blocks::hidden::gradients_check(c, Basic)?.into()),
+        BasicBlockShapeLaws => |c| Ok(blocks::hidden::shape_laws_check(c, Basic)?.into()),
+        BottleneckParameters => |c| Ok(blocks::hidden::parameters_check(c, Bottleneck)?.into()),
+        BottleneckNumerics => |c| Ok(blocks::hidden::numerics_check(c, Bottleneck)?.into()),
+        BottleneckSkip => |c| Ok(blocks::hidden::skip_check(c, Bottleneck)?.into()),
+        BottleneckGradients => |c| Ok(blocks::hidden::gradients_check(c, Bottleneck)?.into()),
+        BottleneckShapeLaws => |c| Ok(blocks::hidden::shape_laws_check(c, Bottleneck)?.into()),
         TrainingReported => training::reported,
         AblationMeasured => ablation::measured,
         // END HIDDEN
@@ -76,10 +76,10 @@ mod tests {
     use grader::catalog::CHECKS;
 
     #[test]
-    fn the_files_the_catalog_names_as_scoring_each_exercise_hold_its_checks() {
+    fn the_files_the_catalog_names_as_scoring_each_check_hold_check_functions() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        for exercise in grader::catalog::Exercise::ALL {
-            let file = root.join(exercise.judged_in());
+        for check in CHECKS.iter() {
+            let file = root.join(check.implemented_in());
             let source = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
             assert!(source.contains("pub fn "), "{} implements no check", file.display());
         }
