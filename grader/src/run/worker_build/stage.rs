@@ -1,0 +1,221 @@
+//! The worker's own workspace for a graded crate: manifests made standalone (workspace inheritance
+//! resolved), sources mirrored, files rewritten only when they change.
+
+use super::{GRADED_PACKAGE, Workspace};
+use anyhow::{Context, Result, anyhow};
+use std::path::{Path, PathBuf};
+use toml_edit::{DocumentMut, Item, Table};
+
+pub(super) fn read_manifest(path: &Path) -> Result<DocumentMut> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    text.parse::<DocumentMut>().with_context(|| format!("{} is not valid TOML", path.display()))
+}
+
+/// Writes `text` to `path` unless it already holds exactly that (keeps mtimes for cargo).
+fn write_if_changed(path: &Path, text: &[u8]) -> Result<()> {
+    if std::fs::read(path).ok().as_deref() != Some(text) {
+        std::fs::create_dir_all(path.parent().expect("has parent"))?;
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Replaces `key.workspace = true` entries of a package table with the workspace's values.
+fn inherit(table: &mut Table, from: Option<&Item>) {
+    let keys: Vec<String> = table.iter().map(|(k, _)| k.to_string()).collect();
+    for key in keys {
+        let inherits = table.get(&key).and_then(|v| v.get("workspace")).and_then(Item::as_bool) == Some(true);
+        if let (true, Some(value)) = (inherits, from.and_then(|f| f.get(&key))) {
+            table.insert(&key, value.clone());
+        }
+    }
+}
+
+/// Resolves `dep.workspace = true` against `[workspace.dependencies]`, keeping per-crate keys
+/// (`features`, `optional`, `package`), and makes `path` dependencies absolute (relative to `base`).
+fn resolve_dependencies(deps: &mut Table, workspace_deps: Option<&Item>, base: &Path) {
+    let names: Vec<String> = deps.iter().map(|(k, _)| k.to_string()).collect();
+    for name in names {
+        let item = deps.get(&name).cloned().expect("listed");
+        let mut resolved = if item.get("workspace").and_then(Item::as_bool) == Some(true) {
+            let mut shared = match workspace_deps.and_then(|w| w.get(&name)) {
+                Some(Item::Value(toml_edit::Value::String(version))) => {
+                    let mut t = toml_edit::InlineTable::new();
+                    t.insert("version", version.value().as_str().into());
+                    t
+                }
+                Some(other) => other
+                    .as_inline_table()
+                    .cloned()
+                    .or_else(|| other.as_table().map(|t| t.clone().into_inline_table()))
+                    .unwrap_or_default(),
+                None => toml_edit::InlineTable::new(),
+            };
+            if let Some(local) =
+                item.as_inline_table().cloned().or_else(|| item.as_table().map(|t| t.clone().into_inline_table()))
+            {
+                for (k, v) in local.iter().filter(|(k, _)| *k != "workspace") {
+                    shared.insert(k, v.clone());
+                }
+            }
+            shared
+        } else {
+            item.as_inline_table()
+                .cloned()
+                .or_else(|| item.as_table().map(|t| t.clone().into_inline_table()))
+                .unwrap_or_else(|| {
+                    let mut t = toml_edit::InlineTable::new();
+                    if let Some(v) = item.as_str() {
+                        t.insert("version", v.into());
+                    }
+                    t
+                })
+        };
+        if let Some(path) = resolved.get("path").and_then(|p| p.as_str()).map(PathBuf::from) {
+            let absolute = if path.is_absolute() { path } else { base.join(path) };
+            resolved.insert("path", absolute.display().to_string().into());
+        }
+        deps.insert(&name, toml_edit::value(resolved));
+    }
+}
+
+/// A package manifest rewritten to live elsewhere: workspace inheritance resolved, paths absolute;
+/// with `workspace_root`, a workspace of its own with the root's profiles (members below it join it).
+pub(super) fn standalone_manifest(
+    manifest: &Path,
+    root: &DocumentMut,
+    name: &str,
+    workspace_root: bool,
+) -> Result<DocumentMut> {
+    let mut doc = read_manifest(manifest)?;
+    let base = manifest.parent().expect("manifest in a folder").to_path_buf();
+    let workspace = root.get("workspace");
+    let package = doc
+        .get_mut("package")
+        .and_then(Item::as_table_mut)
+        .ok_or_else(|| anyhow!("{} has no [package]", manifest.display()))?;
+    inherit(package, workspace.and_then(|w| w.get("package")));
+    package.insert("name", toml_edit::value(name));
+    if workspace_root {
+        if let Some(build) = package.get("build").and_then(Item::as_str).map(PathBuf::from) {
+            package.insert("build", toml_edit::value(base.join(build).display().to_string()));
+        }
+    } else {
+        // The graded crate is only a library of the worker: its build script (student code that
+        // would run at compile time) is never needed, and never run.
+        package.insert("build", toml_edit::value(false));
+    }
+    for flag in ["autobins", "autoexamples", "autotests", "autobenches"] {
+        package.insert(flag, toml_edit::value(false));
+    }
+    if !workspace_root {
+        for targets in ["bin", "example", "test", "bench"] {
+            doc.remove(targets);
+        }
+    }
+    if let Some(deps) = doc.get_mut("dependencies").and_then(Item::as_table_mut) {
+        resolve_dependencies(deps, workspace.and_then(|w| w.get("dependencies")), &base);
+    }
+    doc.remove("dev-dependencies");
+    doc.remove("lints");
+    if workspace_root {
+        doc.insert("workspace", Item::Table(Table::new()));
+        if let Some(profile) = root.get("profile") {
+            doc.insert("profile", profile.clone());
+        }
+    }
+    Ok(doc)
+}
+
+fn mirror_dir(from: &Path, to: &Path) -> Result<()> {
+    let mut wanted = std::collections::BTreeSet::new();
+    let mut stack = vec![from.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))? {
+            let entry = entry?;
+            let path = entry.path();
+            let relative = path.strip_prefix(from).expect("inside").to_path_buf();
+            if entry.file_type()?.is_dir() {
+                stack.push(path);
+            } else if entry.file_type()?.is_file() {
+                write_if_changed(&to.join(&relative), &std::fs::read(&path)?)?;
+                wanted.insert(relative);
+            }
+        }
+    }
+    if to.is_dir() {
+        let mut stack = vec![to.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir)? {
+                let path = entry?.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if !wanted.contains(path.strip_prefix(to).expect("inside")) {
+                    std::fs::remove_file(&path)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Copies the crate at `from` (its `src/`, and its manifest made standalone under `name`, a
+/// workspace of its own) to `to`.
+fn stage_crate(from: &Path, to: &Path, root: &DocumentMut, name: &str) -> Result<()> {
+    let mut manifest = standalone_manifest(&from.join("Cargo.toml"), root, name, false)?;
+    // Cargo looks upwards for a workspace; the one above is hidden from the build.
+    manifest.insert("workspace", Item::Table(Table::new()));
+    write_if_changed(&to.join("Cargo.toml"), manifest.to_string().as_bytes())?;
+    mirror_dir(&from.join("src"), &to.join("src"))
+}
+
+/// The worker's workspace for `crate_dir`, written under `staging`; returns the binary's name.
+pub(super) fn stage_worker(workspace: &Workspace, crate_dir: &Path, staging: &Path, key: &str) -> Result<String> {
+    let root = workspace.root_manifest()?;
+    let package = format!("{GRADED_PACKAGE}-{key}");
+    let mut graded = standalone_manifest(&crate_dir.join("Cargo.toml"), &root, &package, false)?;
+    let mut lib = Table::new();
+    lib.insert("name", toml_edit::value(package.replace('-', "_")));
+    lib.insert("path", toml_edit::value("src/lib.rs"));
+    graded.insert("lib", Item::Table(lib));
+    write_if_changed(&staging.join("graded/Cargo.toml"), graded.to_string().as_bytes())?;
+    mirror_dir(&crate_dir.join("src"), &staging.join("graded/src"))?;
+    // The wire crate holds nothing secret and nothing of a student: one copy, shared by every build.
+    stage_crate(&workspace.root.join("grader/wire"), &wire_stage(workspace), &root, "resnet-lab-wire")?;
+    mirror_dir(&workspace.root.join("grader/worker/src"), &staging.join("worker/src"))?;
+    write_if_changed(
+        &staging.join("build-support/link_libtorch.rs"),
+        &std::fs::read(workspace.root.join("build-support/link_libtorch.rs"))?,
+    )?;
+    let worker_dir = workspace.root.join("grader/worker");
+    let mut manifest =
+        standalone_manifest(&worker_dir.join("Cargo.toml"), &root, &format!("resnet-lab-worker-{key}"), true)?;
+    manifest["package"]["build"] = toml_edit::value("build-support/link_libtorch.rs");
+    let bin_name = format!("grader-worker-{key}");
+    let mut bin = Table::new();
+    bin.insert("name", toml_edit::value(&bin_name));
+    bin.insert("path", toml_edit::value("worker/src/main.rs"));
+    let mut bins = toml_edit::ArrayOfTables::new();
+    bins.push(bin);
+    manifest.insert("bin", Item::ArrayOfTables(bins));
+    let wire = wire_stage(workspace).display().to_string();
+    for (name, package, path) in
+        [("assignment", package.as_str(), "graded"), ("wire", "resnet-lab-wire", wire.as_str())]
+    {
+        let mut dependency = toml_edit::InlineTable::new();
+        dependency.insert("package", package.into());
+        dependency.insert("path", path.into());
+        manifest["dependencies"][name] = toml_edit::value(dependency);
+    }
+    write_if_changed(&staging.join("Cargo.toml"), manifest.to_string().as_bytes())?;
+    let lock = staging.join("Cargo.lock");
+    if !lock.exists() {
+        write_if_changed(&lock, &std::fs::read(workspace.root.join("Cargo.lock"))?)?;
+    }
+    Ok(bin_name)
+}
+
+/// Where the wire crate is staged for every worker build.
+pub(super) fn wire_stage(workspace: &Workspace) -> PathBuf {
+    workspace.target_dir().join("grader/wire")
+}
