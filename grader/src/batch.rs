@@ -273,18 +273,16 @@ fn private_folders(options: &BatchOptions) -> Vec<PathBuf> {
     vec![options.submissions.clone(), options.out.clone()]
 }
 
-/// Runs a batch.
-pub fn run(options: &BatchOptions) -> Result<BatchOutcome> {
-    let workspace = crate::run::worker_build::Workspace::locate()?;
-    let pristine = workspace.root.join("student");
-    if !options.submissions.is_dir() {
-        bail!("{} is not a folder of submissions", options.submissions.display());
-    }
-    std::fs::create_dir_all(&options.out)?;
-    let selected = select(list(&options.submissions)?, options.shard);
+/// A submission staged and built by the builder thread: its index in the queue, its staging slot,
+/// the staged crate, and its worker (or why there is none).
+type BuiltSubmission = (usize, usize, Staged, Option<Result<Prepared>>);
+
+/// The selected submissions that need grading, with their grading keys, and how many selected
+/// ones already have a report made with the same key (reused, unless `--regrade`).
+fn pending(options: &BatchOptions) -> Result<(Vec<(Submission, String)>, usize)> {
     let mut pending = Vec::new();
     let mut reused = 0;
-    for submission in selected {
+    for submission in select(list(&options.submissions)?, options.shard) {
         let key = grading_key(&fingerprint(&submission.path), &options.grading);
         let folder = options.out.join(&submission.student);
         let done = std::fs::read_to_string(folder.join(KEY_FILE)).ok().as_deref() == Some(key.as_str())
@@ -295,15 +293,57 @@ pub fn run(options: &BatchOptions) -> Result<BatchOutcome> {
             pending.push((submission, key));
         }
     }
-    let bar = if options.grading.progress {
-        indicatif::ProgressBar::new(pending.len() as u64)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    Ok((pending, reused))
+}
+
+/// The batch's progress bar (hidden without `progress`).
+fn progress_bar(progress: bool, submissions: usize) -> indicatif::ProgressBar {
+    let bar = if progress { indicatif::ProgressBar::new(submissions as u64) } else { indicatif::ProgressBar::hidden() };
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} submissions, eta {eta} {msg}")
             .expect("valid template"),
     );
+    bar
+}
+
+/// Stages and builds the `queue`'s submissions in turn, one free slot at a time (`take_slot`),
+/// handing each to the graders through `sender`. The builds see neither the submissions nor the
+/// outputs (other students' work).
+fn spawn_builder(
+    options: &BatchOptions,
+    queue: Vec<(Submission, String)>,
+    pristine: PathBuf,
+    take_slot: std::sync::mpsc::Receiver<usize>,
+    sender: std::sync::mpsc::SyncSender<BuiltSubmission>,
+) -> std::thread::JoinHandle<Result<()>> {
+    let base = GradeOptions { private: private_folders(options), ..options.grading.clone() };
+    let out = options.out.clone();
+    std::thread::spawn(move || -> Result<()> {
+        for (index, (submission, _)) in queue.iter().enumerate() {
+            let Ok(slot) = take_slot.recv() else { break };
+            let staged = stage(submission, &pristine, &out.join(".staging").join(format!("slot{slot}")))?;
+            let prepared = staged
+                .crate_dir
+                .as_ref()
+                .map(|dir| grade::prepare(&GradeOptions { crate_dir: dir.clone(), progress: false, ..base.clone() }));
+            if sender.send((index, slot, staged, prepared)).is_err() {
+                break;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Runs a batch.
+pub fn run(options: &BatchOptions) -> Result<BatchOutcome> {
+    let workspace = crate::run::worker_build::Workspace::locate()?;
+    let pristine = workspace.root.join("student");
+    if !options.submissions.is_dir() {
+        bail!("{} is not a folder of submissions", options.submissions.display());
+    }
+    std::fs::create_dir_all(&options.out)?;
+    let (pending, reused) = pending(options)?;
+    let bar = progress_bar(options.grading.progress, pending.len());
     // Staging slots: a slot (and the runner built in it) is reused only once its submission is
     // graded, so a build never replaces a runner in use. One slot per grader, plus the one being built.
     let jobs = options.jobs.max(1);
@@ -311,25 +351,8 @@ pub fn run(options: &BatchOptions) -> Result<BatchOutcome> {
     for slot in 0..=jobs {
         free_slots.send(slot).expect("receiver alive");
     }
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<(usize, usize, Staged, Option<Result<Prepared>>)>(0);
-    let builder = {
-        // The builds see neither the submissions nor the outputs (other students' work).
-        let base = GradeOptions { private: private_folders(options), ..options.grading.clone() };
-        let (queue, out) = (pending.clone(), options.out.clone());
-        std::thread::spawn(move || -> Result<()> {
-            for (index, (submission, _)) in queue.iter().enumerate() {
-                let Ok(slot) = take_slot.recv() else { break };
-                let staged = stage(submission, &pristine, &out.join(".staging").join(format!("slot{slot}")))?;
-                let prepared = staged.crate_dir.as_ref().map(|dir| {
-                    grade::prepare(&GradeOptions { crate_dir: dir.clone(), progress: false, ..base.clone() })
-                });
-                if sender.send((index, slot, staged, prepared)).is_err() {
-                    break;
-                }
-            }
-            Ok(())
-        })
-    };
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<BuiltSubmission>(0);
+    let builder = spawn_builder(options, pending.clone(), pristine, take_slot, sender);
     let receiver = std::sync::Mutex::new(receiver);
     let gradebook_lock = std::sync::Mutex::new(());
     let graded = std::sync::atomic::AtomicUsize::new(0);

@@ -265,6 +265,14 @@ pub fn report_page(report: &Report) -> String {
 /// `index.html`: the class dashboard of a batch folder, built from its reports (student → report).
 pub fn dashboard_page(reports: &BTreeMap<String, Report>) -> String {
     let mut body = String::new();
+    for section in [dashboard_header, check_stats_table, common_failures, status_lists, students_table] {
+        section(&mut body, reports);
+    }
+    page("ResNet assignment — class dashboard", &body, &format!("{SORT_SCRIPT}{READY}"))
+}
+
+/// The title line, the class's totals and the score histogram.
+fn dashboard_header(body: &mut String, reports: &BTreeMap<String, Report>) {
     let max = reports.values().map(|r| r.max_score).fold(0.0, f64::max).max(1.0);
     let scores: Vec<f64> = reports.values().map(|r| r.score).collect();
     let mean = if scores.is_empty() { 0.0 } else { scores.iter().sum::<f64>() / scores.len() as f64 };
@@ -280,7 +288,10 @@ pub fn dashboard_page(reports: &BTreeMap<String, Report>) -> String {
         "Total score per submission (refused and non-compiling submissions count as 0).",
     ));
     body.push_str("</div>\n");
+}
 
+/// Per check: pass rate, mean score, submissions.
+fn check_stats_table(body: &mut String, reports: &BTreeMap<String, Report>) {
     body.push_str("<h2>Checks</h2>\n<table id=\"check-stats\"><thead><tr><th class=\"sortable\">Check</th><th class=\"sortable\">Exercise</th><th class=\"sortable num\">Pass rate</th><th class=\"sortable num\">Mean score</th><th class=\"sortable num\">Submissions</th></tr></thead><tbody>\n");
     for stat in gradebook::check_stats(reports) {
         let passed = stat.pass_rate;
@@ -297,7 +308,10 @@ pub fn dashboard_page(reports: &BTreeMap<String, Report>) -> String {
         );
     }
     body.push_str("</tbody></table>\n");
+}
 
+/// The most frequent failure messages of submissions whose checks ran.
+fn common_failures(body: &mut String, reports: &BTreeMap<String, Report>) {
     // Submissions that were refused or did not compile fail every check for one reason; they are
     // listed below instead of flooding this table.
     let mut failures: BTreeMap<(String, String), usize> = BTreeMap::new();
@@ -318,7 +332,10 @@ pub fn dashboard_page(reports: &BTreeMap<String, Report>) -> String {
         );
     }
     body.push_str("</tbody></table>\n");
+}
 
+/// Build failures, timeouts and refused submissions, each with its reason.
+fn status_lists(body: &mut String, reports: &BTreeMap<String, Report>) {
     let listed = |status: SubmissionStatus| -> Vec<(&String, &Report)> {
         reports.iter().filter(|(_, r)| r.submission_status() == status).collect()
     };
@@ -352,7 +369,10 @@ pub fn dashboard_page(reports: &BTreeMap<String, Report>) -> String {
         }
         body.push_str("</ul>\n");
     }
+}
 
+/// One row per student: exercise scores, total, status.
+fn students_table(body: &mut String, reports: &BTreeMap<String, Report>) {
     body.push_str("<h2>Students</h2>\n<table id=\"students\"><thead><tr><th class=\"sortable\">Student</th>");
     let exercises: Vec<(crate::catalog::Exercise, String)> = reports
         .values()
@@ -379,7 +399,6 @@ pub fn dashboard_page(reports: &BTreeMap<String, Report>) -> String {
         );
     }
     body.push_str("</tbody></table>\n");
-    page("ResNet assignment — class dashboard", &body, &format!("{SORT_SCRIPT}{READY}"))
 }
 
 #[cfg(test)]
