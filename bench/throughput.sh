@@ -26,11 +26,12 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"; [ $mps = on ] && echo quit | nvidia-cuda-mps-control' EXIT
 echo "MPS: $mps"
-python3 scripts/corpus.py "$work/corpus" correct > /dev/null
+# A correct submission: the solution's answer files (the demo's alice_correct.zip).
+python3 scripts/sample-submissions.py "$work/samples" > /dev/null
 echo "jobs  submissions  seconds  per-hour"
 for c in $levels; do
   mkdir -p "$work/in$c"
-  for i in $(seq "$c"); do cp "$work/corpus/all/correct.zip" "$work/in$c/s$i.zip"; done
+  for i in $(seq "$c"); do cp "$work/samples/alice_correct.zip" "$work/in$c/s$i.zip"; done
   start=$(date +%s.%N)
   "$grader" batch "$work/in$c" --out "$work/out$c" "${profile[@]}" "${runner[@]}" --jobs "$c" --release --quiet > /dev/null
   python3 - "$c" "$start" <<'PY'

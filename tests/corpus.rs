@@ -1,5 +1,5 @@
 //! The corpus: every submission of `tests/cases` (correct ones, the mistakes students make, and
-//! hostile ones), zipped by `scripts/corpus.py` and graded the way an instructor grades a course —
+//! hostile ones), zipped by `corpus/zips.rs` and graded the way an instructor grades a course —
 //! `grader batch`, hidden checks included, smoke profile — then compared with the expectations
 //! written next to each submission. One batch per check selection (most mistakes only need their
 //! exercise's checks) shares one build directory, which keeps the corpus within CI's budget.
@@ -21,6 +21,8 @@
 //! scripts, proc macros or pre-main code would write, and leftover processes.
 
 mod common;
+#[path = "corpus/zips.rs"]
+mod zips;
 use common::{digest, read_csv, root};
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde::Deserialize;
@@ -42,6 +44,9 @@ struct Case {
     others: String,
     #[serde(default)]
     row: Option<Row>,
+    /// How its zip is made (see `corpus/zips.rs`).
+    #[serde(flatten)]
+    recipe: zips::Recipe,
 }
 
 #[derive(Debug, Deserialize)]
@@ -267,9 +272,11 @@ fn grade(cases: &BTreeMap<String, Case>, names: &[String]) -> Graded {
     plant_decoy_solution();
     let work = tempfile::Builder::new().prefix("corpus-").tempdir().unwrap();
     let (submissions, out) = (work.path().join("submissions"), work.path().join("graded"));
-    let status =
-        Command::new("python3").arg(root().join("scripts/corpus.py")).arg(&submissions).args(names).status().unwrap();
-    assert!(status.success(), "scripts/corpus.py failed");
+    for name in names {
+        let case = &cases[name];
+        zips::write_case(&root(), name, &case.recipe, &submissions.join(group_of(case)))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
 
     // A CIFAR folder whose test split a hostile case tries to read, a listener it tries to reach.
     let data = work.path().join("cifar");
@@ -415,6 +422,16 @@ fn main() {
     if selected(&args, CORRECT_SHAPE) && !names.iter().any(|n| n == "correct") {
         names.push("correct".to_string());
         names.sort();
+    }
+    // The corpus as zips, to look at or to upload by hand: CORPUS_ZIPS=DIR, nothing graded.
+    if let Some(out) = std::env::var_os("CORPUS_ZIPS") {
+        for name in &names {
+            let case = &cases[name];
+            let folder = Path::new(&out).join(group_of(case));
+            zips::write_case(&root(), name, &case.recipe, &folder).unwrap_or_else(|e| panic!("{e}"));
+        }
+        eprintln!("corpus: {} case(s) zipped into {}", names.len(), Path::new(&out).display());
+        return;
     }
     // Listing, or nothing selected: no grading.
     let graded = (!args.list && !names.is_empty()).then(|| Arc::new(grade(&cases, &names)));
