@@ -91,6 +91,22 @@ impl<'de> Deserialize<'de> for CheckId {
     }
 }
 
+/// In schemas, a check id is a string `exercise.name` (the ids themselves are not listed: the
+/// handout's schema must not name the hidden checks).
+impl schemars::JsonSchema for CheckId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "CheckId".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[a-z_]+\\.[a-z_]+$",
+            "description": "A check's id, `exercise.name` (`grader list --hidden` lists them)."
+        })
+    }
+}
+
 impl PartialEq<&str> for CheckId {
     fn eq(&self, other: &&str) -> bool {
         self.as_str() == *other

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
 
 /// The five exercises, in notebook order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Exercise {
     /// Exercise 1.
@@ -113,7 +113,7 @@ impl Exercise {
 }
 
 /// Who sees a check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Visibility {
     /// Runs in `make check`; students see it all the time.

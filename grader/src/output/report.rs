@@ -2,13 +2,14 @@
 //! `grader/report.schema.json`; also convertible to Gradescope's `results.json`.
 
 use crate::catalog::{CheckId, Exercise, Visibility};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Bumped on any incompatible change of the report's shape.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// How a check ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Full marks.
@@ -40,7 +41,8 @@ impl Status {
 }
 
 /// One check's result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct CheckResult {
     /// The check.
     pub id: CheckId,
@@ -70,7 +72,8 @@ pub struct CheckResult {
 }
 
 /// The time limit a check ran under, beside the time it used (`duration_s`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct TimeLimitUsed {
     /// The limit in seconds, on `clock`.
     pub seconds: u64,
@@ -99,7 +102,8 @@ impl TimeLimitUsed {
 }
 
 /// One exercise's total.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct ExerciseTotal {
     /// The exercise.
     pub id: Exercise,
@@ -116,7 +120,8 @@ pub struct ExerciseTotal {
 }
 
 /// How building the graded crate went.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct BuildInfo {
     /// Whether it compiled.
     pub ok: bool,
@@ -127,7 +132,8 @@ pub struct BuildInfo {
 }
 
 /// A submission's origin and what the grader took from it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct SubmissionInfo {
     /// The student, from the submission's file name.
     pub student: String,
@@ -146,7 +152,8 @@ pub struct SubmissionInfo {
 }
 
 /// Facts about the run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Metadata {
     /// The grader's version.
     pub grader_version: String,
@@ -177,7 +184,8 @@ pub struct Metadata {
 }
 
 /// The whole report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Report {
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,

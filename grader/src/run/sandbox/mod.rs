@@ -40,7 +40,7 @@ pub(super) const OUTPUT_TAIL: usize = 16 * 1024;
 const RESULT_LIMIT: u64 = 4 << 20;
 
 /// How a check's time limit is measured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Clock {
     /// Time on the wall clock: for quick checks, whose limits are far above what they need.
