@@ -20,48 +20,32 @@ fn handout() -> tempfile::TempDir {
 }
 
 fn texts(dir: &Path) -> Vec<(PathBuf, String)> {
-    let mut all = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if let Ok(text) = std::fs::read_to_string(&path) {
-                all.push((path, text));
-            }
-        }
-    }
-    all
+    grader::walk::files_below(dir, Path::new(""), &[])
+        .unwrap()
+        .into_iter()
+        .filter_map(|path| Some((path.clone(), std::fs::read_to_string(&path).ok()?)))
+        .collect()
 }
 
 /// The code lines of every solution region that the solution crate's provided code (everything
 /// outside the regions, examples included) does not also contain: what only a solution holds.
 fn solution_lines() -> Vec<String> {
     let (mut inside_lines, mut provided) = (Vec::new(), std::collections::HashSet::new());
-    let mut stack = vec![root().join("solution")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            if path.extension().is_none_or(|e| e != "rs") {
-                continue;
-            }
-            let mut inside = false;
-            for line in std::fs::read_to_string(&path).unwrap().lines() {
-                let t = line.trim();
-                if t.starts_with("// BEGIN SOLUTION") {
-                    inside = true;
-                } else if t == "// END SOLUTION" {
-                    inside = false;
-                } else if inside {
-                    inside_lines.push(t.to_string());
-                } else {
-                    provided.insert(t.to_string());
-                }
+    for path in grader::walk::files_below(&root().join("solution"), Path::new(""), &[]).unwrap() {
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let mut inside = false;
+        for line in std::fs::read_to_string(&path).unwrap().lines() {
+            let t = line.trim();
+            if t.starts_with("// BEGIN SOLUTION") {
+                inside = true;
+            } else if t == "// END SOLUTION" {
+                inside = false;
+            } else if inside {
+                inside_lines.push(t.to_string());
+            } else {
+                provided.insert(t.to_string());
             }
         }
     }

@@ -136,23 +136,11 @@ fn crate_files(solution: &Path) -> Result<Vec<PathBuf>> {
     for dir in ["src", "examples"] {
         let root = solution.join(dir);
         if root.is_dir() {
-            collect(&root, solution, &mut files)?;
+            files.extend(crate::walk::files_below(&root, solution, &[])?);
         }
     }
     files.sort();
     Ok(files)
-}
-
-fn collect(dir: &Path, base: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
-    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
-        let path = entry?.path();
-        if path.is_dir() {
-            collect(&path, base, files)?;
-        } else {
-            files.push(path.strip_prefix(base).expect("inside base").to_path_buf());
-        }
-    }
-    Ok(())
 }
 
 /// The student crate as relative path → contents, and the answer files (those with exercises).

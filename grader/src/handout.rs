@@ -62,20 +62,7 @@ pub fn instructor_only(file: &Path) -> bool {
 }
 
 fn files_under(root: &Path, dir: &str) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    let mut stack = vec![root.join(dir)];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).with_context(|| format!("cannot list {}", d.display()))? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.push(path.strip_prefix(root).expect("inside").to_path_buf());
-            }
-        }
-    }
-    files.sort();
-    Ok(files)
+    crate::walk::files_below(&root.join(dir), root, &[])
 }
 
 /// The handout's root manifest: the workspace's, with the instructor-only members removed and a

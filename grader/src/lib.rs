@@ -32,3 +32,4 @@ pub mod handout;
 pub mod profile;
 pub mod run;
 pub mod submission;
+pub mod walk;

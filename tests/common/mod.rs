@@ -11,20 +11,14 @@ pub fn root() -> PathBuf {
 
 /// Every file under `dir` with its bytes, sorted (to prove a folder was not written to).
 pub fn digest(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut all = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(folder) = stack.pop() {
-        for entry in std::fs::read_dir(&folder).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                all.push((path.clone(), std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    all.sort();
-    all
+    grader::walk::files_below(dir, Path::new(""), &[])
+        .unwrap()
+        .into_iter()
+        .map(|path| {
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            (path, bytes)
+        })
+        .collect()
 }
 
 /// Every record of a CSV file (header included), read with the `csv` crate.
@@ -36,13 +30,9 @@ pub fn read_csv(path: &Path) -> Vec<Vec<String>> {
 /// Copies the folder `from` to `to`, recursively.
 pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
+    for file in grader::walk::files_below(from, from, &[]).unwrap() {
+        let target = to.join(&file);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(from.join(&file), target).unwrap();
     }
 }

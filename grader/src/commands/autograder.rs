@@ -24,24 +24,8 @@ fn sources(root: &Path) -> Result<Vec<String>> {
             .map(String::from)
             .collect());
     }
-    let mut files = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir)? {
-            let path = entry?.path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if matches!(name, "target" | ".venv" | ".git" | ".cargo") {
-                continue;
-            }
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.push(path.strip_prefix(root).expect("inside").to_string_lossy().into_owned());
-            }
-        }
-    }
-    files.sort();
-    Ok(files)
+    let files = crate::walk::files_below(root, root, &["target", ".venv", ".git", ".cargo"])?;
+    Ok(files.into_iter().map(|p| p.to_string_lossy().into_owned()).collect())
 }
 
 /// Runs the command.

@@ -203,19 +203,10 @@ fn copy_crate(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to)?;
     std::fs::copy(from.join("Cargo.toml"), to.join("Cargo.toml"))
         .with_context(|| format!("no Cargo.toml in {}", from.display()))?;
-    let mut stack = vec![from.join("src")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir)? {
-            let path = entry?.path();
-            let target = to.join(path.strip_prefix(from).expect("inside"));
-            if path.is_dir() {
-                std::fs::create_dir_all(&target)?;
-                stack.push(path);
-            } else {
-                std::fs::create_dir_all(target.parent().expect("parent"))?;
-                std::fs::copy(&path, &target)?;
-            }
-        }
+    for file in crate::walk::files_below(&from.join("src"), from, &[])? {
+        let target = to.join(&file);
+        std::fs::create_dir_all(target.parent().expect("parent"))?;
+        std::fs::copy(from.join(&file), &target)?;
     }
     Ok(())
 }

@@ -129,31 +129,16 @@ pub(super) fn standalone_manifest(
 
 fn mirror_dir(from: &Path, to: &Path) -> Result<()> {
     let mut wanted = std::collections::BTreeSet::new();
-    let mut stack = vec![from.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))? {
-            let entry = entry?;
-            let path = entry.path();
-            let relative = path.strip_prefix(from).expect("inside").to_path_buf();
-            if entry.file_type()?.is_dir() {
-                stack.push(path);
-            } else if entry.file_type()?.is_file() {
-                write_if_changed(&to.join(&relative), &std::fs::read(&path)?)?;
-                wanted.insert(relative);
-            }
+    // Regular files only: a symbolic link in a crate's sources is not followed.
+    for relative in crate::walk::files_below(from, from, &[])? {
+        if std::fs::symlink_metadata(from.join(&relative))?.is_file() {
+            write_if_changed(&to.join(&relative), &std::fs::read(from.join(&relative))?)?;
+            wanted.insert(relative);
         }
     }
     if to.is_dir() {
-        let mut stack = vec![to.to_path_buf()];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir)? {
-                let path = entry?.path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if !wanted.contains(path.strip_prefix(to).expect("inside")) {
-                    std::fs::remove_file(&path)?;
-                }
-            }
+        for stale in crate::walk::files_below(to, to, &[])?.into_iter().filter(|f| !wanted.contains(f)) {
+            std::fs::remove_file(to.join(stale))?;
         }
     }
     Ok(())
