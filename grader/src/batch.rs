@@ -11,8 +11,9 @@
 use crate::grade::{self, GradeOptions, Prepared};
 use crate::output::gradebook;
 use crate::output::report::{Report, SubmissionInfo};
+use crate::submission::Refusal;
 use crate::submission::intake::{self, IntakeLimits};
-use crate::submission::transplant;
+use crate::submission::transplant::{self, TransplantError};
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -156,28 +157,28 @@ pub fn stage(submission: &Submission, pristine: &Path, slot: &Path) -> Result<St
     };
     let files = match intake::read_submission(&submission.path, &IntakeLimits::default()) {
         Ok(files) => files,
-        Err(reason) => {
-            info.refused = Some(reason);
+        Err(refusal) => {
+            info.refused = Some(refusal.to_string());
             return Ok(Staged { info, crate_dir: None });
         }
     };
     let crate_dir = slot.join("crate");
-    match transplant::transplant(&files, pristine, &crate_dir)? {
+    match transplant::transplant(&files, pristine, &crate_dir) {
         Ok(t) => {
             info.used = t.used;
             info.missing = t.missing;
             info.ignored = t.ignored;
             if info.used.is_empty() {
-                info.refused =
-                    Some("the submission holds none of the answer files (src/basic_block.rs, …)".to_string());
+                info.refused = Some(Refusal::NoAnswerFiles.to_string());
                 return Ok(Staged { info, crate_dir: None });
             }
             Ok(Staged { info, crate_dir: Some(crate_dir) })
         }
-        Err(reason) => {
-            info.refused = Some(reason);
+        Err(TransplantError::Refused(refusal)) => {
+            info.refused = Some(refusal.to_string());
             Ok(Staged { info, crate_dir: None })
         }
+        Err(TransplantError::Io(e)) => Err(e),
     }
 }
 

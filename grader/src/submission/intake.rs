@@ -6,6 +6,7 @@
 //! names, too many entries, too many bytes (declared or actual), and compression ratios that only
 //! zip bombs have.
 
+use super::Refusal;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
@@ -33,17 +34,17 @@ impl Default for IntakeLimits {
 pub type Files = BTreeMap<String, Vec<u8>>;
 
 /// Normalizes an entry name, or says why it is refused.
-pub fn normalize(name: &str) -> Result<String, String> {
+pub fn normalize(name: &str) -> Result<String, Refusal> {
     if name.starts_with('/') || name.starts_with('\\') || name.get(1..3) == Some(":\\") || name.get(1..3) == Some(":/")
     {
-        return Err(format!("`{name}` is an absolute path"));
+        return Err(Refusal::AbsolutePath { name: name.to_string() });
     }
     let parts: Vec<&str> = name.split(['/', '\\']).filter(|p| !p.is_empty() && *p != ".").collect();
     if parts.contains(&"..") {
-        return Err(format!("`{name}` climbs out of the archive with `..`"));
+        return Err(Refusal::ClimbsOut { name: name.to_string() });
     }
     if parts.iter().any(|p| p.chars().any(char::is_control)) {
-        return Err(format!("`{name}` has control characters in its name"));
+        return Err(Refusal::ControlCharacters { name: name.to_string() });
     }
     Ok(parts.join("/"))
 }
@@ -54,102 +55,97 @@ const S_IFREG: u32 = 0o100000;
 const S_IFDIR: u32 = 0o040000;
 
 /// Reads a zip archive within `limits`.
-pub fn read_zip(bytes: &[u8], limits: &IntakeLimits) -> Result<Files, String> {
+pub fn read_zip(bytes: &[u8], limits: &IntakeLimits) -> Result<Files, Refusal> {
     let mut archive =
-        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("not a readable zip archive ({e})"))?;
+        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| Refusal::NotAZip { reason: e.to_string() })?;
     if archive.len() > limits.max_entries {
-        return Err(format!("the archive has {} entries; the limit is {}", archive.len(), limits.max_entries));
+        return Err(Refusal::TooManyEntries { entries: archive.len(), limit: limits.max_entries });
     }
     let mut files = Files::new();
     let mut total: u64 = 0;
     for index in 0..archive.len() {
-        let mut entry = archive.by_index(index).map_err(|e| format!("entry {index} cannot be read ({e})"))?;
+        let mut entry =
+            archive.by_index(index).map_err(|e| Refusal::UnreadableEntry { index, reason: e.to_string() })?;
         let raw = entry.name_raw().to_vec();
-        let name = String::from_utf8(raw).map_err(|_| format!("entry {index} has a name that is not UTF-8"))?;
+        let name = String::from_utf8(raw).map_err(|_| Refusal::NameNotUtf8 { index })?;
         let path = normalize(&name)?;
         let kind = entry.unix_mode().map(|m| m & S_IFMT).filter(|&k| k != 0);
         if entry.is_symlink() || kind == Some(S_IFLNK) {
-            return Err(format!("`{name}` is a symbolic link"));
+            return Err(Refusal::SymbolicLink { name });
         }
         if entry.is_dir() || kind == Some(S_IFDIR) {
             continue;
         }
         if kind.is_some_and(|k| k != S_IFREG) {
-            return Err(format!("`{name}` is not a regular file (a device, FIFO or socket)"));
+            return Err(Refusal::NotARegularFile { name });
         }
         let declared = entry.size();
         if declared > limits.max_file_bytes {
-            return Err(format!(
-                "`{name}` unpacks to {declared} bytes; the limit per file is {} (submit only the answer files: `make submit` packs them)",
-                limits.max_file_bytes
-            ));
+            return Err(Refusal::FileTooLarge { name, bytes: declared, limit: limits.max_file_bytes });
         }
         let packed = entry.compressed_size().max(1);
         if declared > 64 << 10 && declared as f64 / packed as f64 > limits.max_ratio {
-            return Err(format!(
-                "`{name}` is compressed {:.0}:1, which only zip bombs are",
-                declared as f64 / packed as f64
-            ));
+            return Err(Refusal::ZipBomb { name, ratio: declared as f64 / packed as f64 });
         }
         // Headers can lie: read at most one byte past the limit.
         let mut data = Vec::with_capacity(declared.min(limits.max_file_bytes) as usize);
         (&mut entry)
             .take(limits.max_file_bytes + 1)
             .read_to_end(&mut data)
-            .map_err(|e| format!("`{name}` cannot be unpacked ({e})"))?;
+            .map_err(|e| Refusal::CannotUnpack { name: name.clone(), reason: e.to_string() })?;
         if data.len() as u64 > limits.max_file_bytes {
-            return Err(format!("`{name}` unpacks to more than {} bytes", limits.max_file_bytes));
+            return Err(Refusal::UnpacksBeyond { name, limit: limits.max_file_bytes });
         }
         total += data.len() as u64;
         if total > limits.max_total_bytes {
-            return Err(format!("the archive unpacks to more than {} bytes", limits.max_total_bytes));
+            return Err(Refusal::TotalTooLarge { limit: limits.max_total_bytes });
         }
         if files.insert(path.clone(), data).is_some() {
-            return Err(format!("`{path}` appears twice in the archive"));
+            return Err(Refusal::Duplicate { path });
         }
     }
     Ok(files)
 }
 
 /// Reads a folder within `limits` (symbolic links are refused, not followed).
-pub fn read_dir(root: &Path, limits: &IntakeLimits) -> Result<Files, String> {
+pub fn read_dir(root: &Path, limits: &IntakeLimits) -> Result<Files, Refusal> {
     let mut files = Files::new();
     let mut total = 0u64;
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+        let entries =
+            std::fs::read_dir(&dir).map_err(|e| Refusal::Unreadable(format!("cannot list {}: {e}", dir.display())))?;
         for entry in entries {
-            let entry = entry.map_err(|e| e.to_string())?;
+            let entry = entry.map_err(|e| Refusal::Unreadable(e.to_string()))?;
             let path = entry.path();
             let relative = path.strip_prefix(root).expect("inside").to_string_lossy().replace('\\', "/");
             if relative == "target" || relative.starts_with(".git") {
                 continue;
             }
-            let kind = entry.file_type().map_err(|e| e.to_string())?;
+            let kind = entry.file_type().map_err(|e| Refusal::Unreadable(e.to_string()))?;
             if kind.is_symlink() {
-                return Err(format!("`{relative}` is a symbolic link"));
+                return Err(Refusal::SymbolicLink { name: relative });
             } else if kind.is_dir() {
                 stack.push(path);
             } else if kind.is_file() {
-                let name = entry
-                    .file_name()
-                    .into_string()
-                    .map_err(|_| format!("a file in {} has a name that is not UTF-8", dir.display()))?;
-                let _ = name;
-                let size = entry.metadata().map_err(|e| e.to_string())?.len();
+                if entry.file_name().to_str().is_none() {
+                    return Err(Refusal::Unreadable(format!(
+                        "a file in {} has a name that is not UTF-8",
+                        dir.display()
+                    )));
+                }
+                let size = entry.metadata().map_err(|e| Refusal::Unreadable(e.to_string()))?.len();
                 if size > limits.max_file_bytes {
-                    return Err(format!(
-                        "`{relative}` has {size} bytes; the limit per file is {}",
-                        limits.max_file_bytes
-                    ));
+                    return Err(Refusal::LargeFile { name: relative, bytes: size, limit: limits.max_file_bytes });
                 }
                 total += size;
                 if total > limits.max_total_bytes || files.len() >= limits.max_entries {
-                    return Err("the folder holds more than a submission may".to_string());
+                    return Err(Refusal::FolderTooLarge);
                 }
-                files.insert(relative, std::fs::read(&path).map_err(|e| e.to_string())?);
+                let bytes = std::fs::read(&path).map_err(|e| Refusal::Unreadable(e.to_string()))?;
+                files.insert(relative, bytes);
             } else {
-                return Err(format!("`{relative}` is not a regular file"));
+                return Err(Refusal::NotAFile { name: relative });
             }
         }
     }
@@ -157,15 +153,16 @@ pub fn read_dir(root: &Path, limits: &IntakeLimits) -> Result<Files, String> {
 }
 
 /// Reads a submission: a `.zip` file or a folder.
-pub fn read_submission(path: &Path, limits: &IntakeLimits) -> Result<Files, String> {
+pub fn read_submission(path: &Path, limits: &IntakeLimits) -> Result<Files, Refusal> {
     if path.is_dir() {
         read_dir(path, limits)
     } else {
-        let size = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?.len();
+        let unreadable = |e: std::io::Error| Refusal::Unreadable(format!("cannot read {}: {e}", path.display()));
+        let size = std::fs::metadata(path).map_err(unreadable)?.len();
         if size > limits.max_total_bytes {
-            return Err(format!("the archive is {size} bytes; the limit is {}", limits.max_total_bytes));
+            return Err(Refusal::ArchiveTooLarge { bytes: size, limit: limits.max_total_bytes });
         }
-        read_zip(&std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?, limits)
+        read_zip(&std::fs::read(path).map_err(unreadable)?, limits)
     }
 }
 
@@ -210,7 +207,7 @@ mod tests {
             (b"PK\x03\x04 definitely not a zip".to_vec(), "not a readable zip"),
         ];
         for (zip, fragment) in cases {
-            let err = read_zip(&zip, &limits).unwrap_err();
+            let err = read_zip(&zip, &limits).unwrap_err().to_string();
             assert!(err.contains(fragment), "{err:?} lacks {fragment:?}");
         }
     }
@@ -218,9 +215,12 @@ mod tests {
     #[test]
     fn total_size_and_entry_count_are_capped() {
         let small = IntakeLimits { max_entries: 2, max_total_bytes: 10, ..IntakeLimits::default() };
-        let err = read_zip(&make_zip(&[("a", b"123456", 0o644), ("b", b"123456", 0o644)]), &small).unwrap_err();
+        let err =
+            read_zip(&make_zip(&[("a", b"123456", 0o644), ("b", b"123456", 0o644)]), &small).unwrap_err().to_string();
         assert!(err.contains("more than 10 bytes"), "{err}");
-        let err = read_zip(&make_zip(&[("a", b"", 0o644), ("b", b"", 0o644), ("c", b"", 0o644)]), &small).unwrap_err();
+        let err = read_zip(&make_zip(&[("a", b"", 0o644), ("b", b"", 0o644), ("c", b"", 0o644)]), &small)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("3 entries"), "{err}");
     }
 
@@ -230,7 +230,7 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
             if let Err(reason) = read_zip(&bytes, &IntakeLimits::default()) {
-                proptest::prop_assert!(!reason.is_empty());
+                proptest::prop_assert!(!reason.to_string().is_empty());
             }
         }
 
@@ -243,7 +243,7 @@ mod tests {
                 zip[at % len] ^= byte;
             }
             if let Err(reason) = read_zip(&zip, &IntakeLimits::default()) {
-                proptest::prop_assert!(!reason.is_empty());
+                proptest::prop_assert!(!reason.to_string().is_empty());
             }
         }
     }

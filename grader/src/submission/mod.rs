@@ -3,4 +3,7 @@
 //! ([`transplant`]).
 
 pub mod intake;
+mod refusal;
 pub mod transplant;
+
+pub use refusal::Refusal;

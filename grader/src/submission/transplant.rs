@@ -5,6 +5,7 @@
 //! the crate root forbids `unsafe`, and these are the remaining ways to escape it.
 
 use crate::catalog::Exercise;
+use crate::submission::Refusal;
 use crate::submission::intake::Files;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -117,25 +118,24 @@ pub fn has_todo(source: &str) -> bool {
 }
 
 /// Why an answer file is refused, if it is.
-pub fn refuse(path: &str, source: &str) -> Option<String> {
+pub fn refuse(path: &str, source: &str) -> Option<Refusal> {
     let code: String = code_only(source).chars().filter(|c| !c.is_whitespace()).collect();
     FORBIDDEN.iter().find_map(|(needle, why)| {
         let found = code.match_indices(needle).any(|(at, _)| {
             // `include!` must not match inside `my_include!`; `env!` not inside `option_env!`.
             !code[..at].chars().next_back().is_some_and(|p| p.is_alphanumeric() || p == '_')
         });
-        found.then(|| {
-            format!(
-                "{path} uses `{}`, which {why}; that is not allowed in a submission",
-                needle.trim_start_matches("#[")
-            )
+        found.then(|| Refusal::Forbidden {
+            path: path.to_string(),
+            construct: needle.trim_start_matches("#[").to_string(),
+            why: why.to_string(),
         })
     })
 }
 
 /// Finds the submitted version of `answer` (e.g. `src/basic_block.rs`): an entry at that path
 /// below any single top-level folder, or else the only entry with that file name.
-fn find<'a>(files: &'a Files, answer: &str) -> Result<Option<&'a String>, String> {
+fn find<'a>(files: &'a Files, answer: &str) -> Result<Option<&'a String>, Refusal> {
     let file_name = answer.rsplit('/').next().expect("non-empty");
     let exact: Vec<&String> = files.keys().filter(|k| *k == answer || k.ends_with(&format!("/{answer}"))).collect();
     let candidates = if exact.is_empty() {
@@ -152,32 +152,41 @@ fn find<'a>(files: &'a Files, answer: &str) -> Result<Option<&'a String>, String
             if top.len() == 1 {
                 Ok(Some(top[0]))
             } else {
-                Err(format!(
-                    "the submission holds {} files named {file_name}: {}",
-                    top.len(),
-                    top.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
-                ))
+                Err(Refusal::Ambiguous {
+                    file_name: file_name.to_string(),
+                    candidates: top.iter().map(|k| k.to_string()).collect(),
+                })
             }
         }
     }
 }
 
+/// Why a transplant did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum TransplantError {
+    /// The submission is refused (a graded outcome: its report says why).
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// The grader could not write the crate (could not grade).
+    #[error(transparent)]
+    Io(#[from] anyhow::Error),
+}
+
 /// Writes the graded crate into `dest`: `pristine` (the student crate) with the submission's
 /// answer files. Returns what was used, or why the submission is refused.
-pub fn transplant(files: &Files, pristine: &Path, dest: &Path) -> Result<Result<Transplanted, String>> {
+pub fn transplant(files: &Files, pristine: &Path, dest: &Path) -> std::result::Result<Transplanted, TransplantError> {
     let mut chosen = Vec::new();
     let mut report = Transplanted::default();
     for exercise in Exercise::ALL {
         let answer = exercise.file();
-        match find(files, answer) {
-            Err(problem) => return Ok(Err(problem)),
-            Ok(None) => report.missing.push(answer.to_string()),
-            Ok(Some(source_path)) => {
+        match find(files, answer)? {
+            None => report.missing.push(answer.to_string()),
+            Some(source_path) => {
                 let Ok(text) = std::str::from_utf8(&files[source_path]) else {
-                    return Ok(Err(format!("{source_path} is not UTF-8 text")));
+                    return Err(Refusal::NotText { path: source_path.clone() }.into());
                 };
-                if let Some(why) = refuse(source_path, text) {
-                    return Ok(Err(why));
+                if let Some(refusal) = refuse(source_path, text) {
+                    return Err(refusal.into());
                 }
                 chosen.push((answer, text.to_string()));
                 report.used.push((answer.to_string(), source_path.clone()));
@@ -195,7 +204,7 @@ pub fn transplant(files: &Files, pristine: &Path, dest: &Path) -> Result<Result<
     for (answer, text) in chosen {
         std::fs::write(dest.join(answer), text).with_context(|| format!("cannot write {answer}"))?;
     }
-    Ok(Ok(report))
+    Ok(report)
 }
 
 /// Copies `Cargo.toml` and `src/` of a crate.
@@ -217,6 +226,7 @@ mod tests {
 
     #[test]
     fn compile_time_escapes_are_refused_but_comments_and_strings_are_not() {
+        let refuse = |path: &str, source: &str| refuse(path, source).map(|r| r.to_string());
         assert!(refuse("a.rs", "const X: &str = include_str!(\"/etc/passwd\");").unwrap().contains("include_str!"));
         assert!(refuse("a.rs", "fn f() { let k = env ! (\"HOME\"); }").unwrap().contains("env!"));
         assert!(refuse("a.rs", "#[path = \"/tmp/x.rs\"] mod x;").unwrap().contains("path"));
@@ -248,7 +258,7 @@ mod tests {
             ("jdoe-hw3/manifest.json", "{}"),
             ("notes/he_init.rs", "// found by name\n"),
         ]);
-        let result = transplant(&submission, &root, dest.path()).unwrap().unwrap();
+        let result = transplant(&submission, &root, dest.path()).unwrap();
         assert_eq!(
             result.used,
             [
@@ -274,9 +284,16 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("student");
         let dest = tempfile::tempdir().unwrap();
         let two = files(&[("a/basic_block.rs", "x"), ("b/basic_block.rs", "y")]);
-        assert!(transplant(&two, &root, dest.path()).unwrap().unwrap_err().contains("2 files named basic_block.rs"));
+        let refused = |files: &Files| match transplant(files, &root, dest.path()) {
+            Err(TransplantError::Refused(refusal)) => refusal.to_string(),
+            other => panic!("not refused: {other:?}"),
+        };
+        assert_eq!(
+            refused(&two),
+            "the submission holds 2 files named basic_block.rs: a/basic_block.rs, b/basic_block.rs"
+        );
         let mut bad = Files::new();
         bad.insert("src/training.rs".into(), vec![0xff, 0xfe, 0x00]);
-        assert!(transplant(&bad, &root, dest.path()).unwrap().unwrap_err().contains("not UTF-8"));
+        assert_eq!(refused(&bad), "src/training.rs is not UTF-8 text");
     }
 }

@@ -57,10 +57,11 @@ impl Built {
 /// How a build in bubblewrap is confined, in words.
 const JAILED_BUILD: &str = "the student's files compiled with the worker in bubblewrap, with an allow-list view (system programs, the toolchain, the crate registry, libtorch, its own staging folder): no solution, hidden check, other submission or host file to read, no network";
 
-/// Why no runner could be built.
-#[derive(Debug, Clone)]
+/// Why no worker could be built.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum BuildFailure {
     /// The graded crate does not compile: a graded outcome.
+    #[error("the crate does not compile:\n{first_errors}")]
     Compile {
         /// The compiler's first errors, for the student.
         first_errors: String,
@@ -68,6 +69,7 @@ pub enum BuildFailure {
         log: String,
     },
     /// The toolchain itself failed (cargo missing, libtorch missing, …): could not grade.
+    #[error("{0}")]
     Tool(String),
 }
 
