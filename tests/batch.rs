@@ -45,7 +45,19 @@ fn grades(out: &Path) -> BTreeMap<String, Vec<String>> {
     let mut records = read_csv(&out.join("grades.csv")).into_iter();
     assert_eq!(
         records.next().unwrap(),
-        ["student", "basic_block", "bottleneck", "he_init", "training", "ablation", "total", "max", "status", "reason"]
+        [
+            "student",
+            "basic_block",
+            "bottleneck",
+            "he_init",
+            "training",
+            "ablation",
+            "total",
+            "max",
+            "status",
+            "reason",
+            "source"
+        ]
     );
     records.map(|fields| (fields[0].clone(), fields)).collect()
 }
@@ -55,6 +67,11 @@ fn a_mixed_folder_gets_the_right_row_for_every_submission() {
     let dir = tempfile::tempdir().unwrap();
     let (submissions, out) = (dir.path().join("submissions"), dir.path().join("out"));
     samples(&submissions, &[]);
+    // A name in another script, and one a spreadsheet would run as a formula (both refused fast:
+    // copies of the corrupt sample).
+    for name in ["李.zip", "=HYPERLINK(1).zip"] {
+        std::fs::copy(submissions.join("erin_corrupt.zip"), submissions.join(name)).unwrap();
+    }
     let before = digest(&submissions);
     let _ = std::fs::remove_file("/tmp/pwned");
     let output = batch(&submissions, &out, &[]).output().unwrap();
@@ -74,7 +91,11 @@ fn a_mixed_folder_gets_the_right_row_for_every_submission() {
     expect("frank_zip_slip", "0", "refused", "climbs out of the archive");
     expect("gina_zip_bomb", "0", "refused", "the limit per file");
     expect("hank_loops", "4", "graded_with_timeouts", "20 s of computation");
-    assert_eq!(rows.len(), 9);
+    expect("李", "0", "refused", "not a readable zip archive");
+    assert_eq!(rows["李"][10], "李.zip", "the row names the file it came from");
+    assert_eq!(rows["alice_correct"][10], "alice_correct.zip");
+    assert_eq!(rows["_HYPERLINK_1_"][10], "'=HYPERLINK(1).zip", "a formula is neutralized");
+    assert_eq!(rows.len(), 11);
     // The submission's build.rs never ran, the submissions are untouched, and the output folder
     // holds only the gradebook and one folder per student.
     assert!(!Path::new("/tmp/pwned").exists());
@@ -82,7 +103,7 @@ fn a_mixed_folder_gets_the_right_row_for_every_submission() {
     let mut names: Vec<String> =
         std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
-    assert_eq!(names.len(), 11, "{names:?}");
+    assert_eq!(names.len(), 13, "{names:?}");
     for file in ["grades.csv", "check_stats.csv", "index.html"] {
         assert!(names.contains(&file.to_string()), "{file} missing: {names:?}");
     }
@@ -92,7 +113,7 @@ fn a_mixed_folder_gets_the_right_row_for_every_submission() {
     assert_eq!(alice["submission"]["ignored"], serde_json::json!(["alice-hw3/Cargo.toml", "alice-hw3/build.rs"]));
     assert!(out.join("dave_no_compile/build.log").is_file());
     let stats = std::fs::read_to_string(out.join("check_stats.csv")).unwrap();
-    assert!(stats.lines().any(|l| l.starts_with("he_init.layers,he_init,3,8,")), "{stats}");
+    assert!(stats.lines().any(|l| l.starts_with("he_init.layers,he_init,3,10,")), "{stats}");
 }
 
 #[test]

@@ -53,13 +53,13 @@ impl std::str::FromStr for Shard {
     }
 }
 
-/// A file-name-safe student id from a submission's name.
+/// A folder-name-safe student id from a submission's name: letters and digits of any script are
+/// kept (`李.zip` is `李`, `çé.zip` is `çé`); separators, spaces, punctuation and control
+/// characters become `_`. The file name itself is kept in the report and the gradebook's `source`.
 pub fn student_id(name: &str) -> String {
-    let stem = name.strip_suffix(".zip").unwrap_or(name);
-    let id: String = stem
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
-        .collect();
+    let stem = name.strip_suffix(".zip").or_else(|| name.strip_suffix(".ZIP")).unwrap_or(name);
+    let id: String =
+        stem.chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' }).collect();
     let id = id.trim_matches('.').to_string();
     if id.is_empty() { "submission".to_string() } else { id }
 }
@@ -488,6 +488,11 @@ mod tests {
     fn student_ids_are_safe_and_unique() {
         assert_eq!(student_id("Doe, Jane_12345_hw3.zip"), "Doe__Jane_12345_hw3");
         assert_eq!(student_id("../../x.zip"), "_.._x");
+        // Names in any script stay readable; they used to become `__`, `__-2` and `_`.
+        assert_eq!(student_id("çé.zip"), "çé");
+        assert_eq!(student_id("ñü.zip"), "ñü");
+        assert_eq!(student_id("李.zip"), "李");
+        assert_eq!(student_id("=cmd|' /C calc'!A0.zip"), "_cmd____C_calc__A0");
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a b.zip"), b"").unwrap();
         std::fs::write(dir.path().join("a_b.zip"), b"").unwrap();

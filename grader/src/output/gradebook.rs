@@ -48,6 +48,12 @@ pub fn load_reports(out: &Path) -> Result<BTreeMap<String, Report>> {
     Ok(reports)
 }
 
+/// Text for a spreadsheet cell: a leading `=`, `+`, `-`, `@`, tab or carriage return (which
+/// spreadsheets run as a formula; a file name or a message is a student's text) gets a `'` before it.
+fn text_cell(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_string() }
+}
+
 /// `rows` as CSV text (RFC 4180 quoting where a field needs it, `\n` line ends), by the `csv` crate.
 fn csv_text(rows: impl IntoIterator<Item = Vec<String>>) -> String {
     let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
@@ -65,15 +71,15 @@ fn points(x: f64) -> String {
 pub fn grades_csv(reports: &BTreeMap<String, Report>) -> String {
     let mut header = vec!["student".to_string()];
     header.extend(Exercise::ALL.iter().map(|e| e.id().to_string()));
-    header.extend(["total", "max", "status", "reason"].map(String::from));
+    header.extend(["total", "max", "status", "reason", "source"].map(String::from));
     let mut rows = vec![header];
     let mut possible = vec!["POINTS POSSIBLE".to_string()];
     possible.extend(Exercise::ALL.iter().map(|e| points(e.points())));
     let total: f64 = Exercise::ALL.iter().map(|e| e.points()).sum();
-    possible.extend([points(total), points(total), String::new(), String::new()]);
+    possible.extend([points(total), points(total), String::new(), String::new(), String::new()]);
     rows.push(possible);
     for (student, report) in reports {
-        let mut row = vec![student.clone()];
+        let mut row = vec![text_cell(student)];
         for exercise in Exercise::ALL {
             let score = report.exercises.iter().find(|e| e.id == exercise).map_or(0.0, |e| e.score);
             row.push(points(score));
@@ -82,7 +88,8 @@ pub fn grades_csv(reports: &BTreeMap<String, Report>) -> String {
             points(report.score),
             points(report.max_score),
             report.submission_status().as_str().to_string(),
-            report.short_reason(),
+            text_cell(&report.short_reason()),
+            text_cell(report.submission.as_ref().map_or("", |s| s.source.as_str())),
         ]);
         rows.push(row);
     }
@@ -157,7 +164,7 @@ pub fn check_stats_csv(reports: &BTreeMap<String, Report>) -> String {
             stat.submissions.to_string(),
             format!("{:.3}", stat.pass_rate),
             format!("{:.2}", stat.mean_score),
-            message,
+            text_cell(&message),
             count.to_string(),
         ]);
     }
@@ -194,6 +201,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn text_a_spreadsheet_would_run_as_a_formula_is_neutralized() {
+        assert_eq!(text_cell("=HYPERLINK(\"http://x\")"), "'=HYPERLINK(\"http://x\")");
+        assert_eq!(text_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(text_cell("-2+3"), "'-2+3");
+        assert_eq!(text_cell("jane.zip"), "jane.zip");
+    }
+
+    #[test]
     fn csv_fields_are_quoted_when_needed() {
         let row = ["a", "b,c", "say \"hi\"", "two\nlines"].map(String::from).to_vec();
         assert_eq!(csv_text([row]), "a,\"b,c\",\"say \"\"hi\"\"\",\"two\nlines\"\n");
@@ -220,7 +235,7 @@ mod tests {
         let csv = grades_csv(&BTreeMap::new());
         assert_eq!(
             csv,
-            "student,basic_block,bottleneck,he_init,training,ablation,total,max,status,reason\nPOINTS POSSIBLE,15,15,10,15,10,65,65,,\n"
+            "student,basic_block,bottleneck,he_init,training,ablation,total,max,status,reason,source\nPOINTS POSSIBLE,15,15,10,15,10,65,65,,,\n"
         );
     }
 }
