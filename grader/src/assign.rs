@@ -14,6 +14,7 @@
 //! and the same grader compiles against either crate. Generation is deterministic; `--check`
 //! compares instead of writing (a test runs it, the way rustlings' `dev check` rejects stale files).
 
+use crate::markers::{Marked, Markers};
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -68,41 +69,24 @@ fn exercise_title(source: &str) -> Option<String> {
         .then(|| first.split(" (").next().unwrap_or(first).replace('`', "").trim_end_matches('.').to_string())
 }
 
+/// The solution's markers (see the module docs).
+const MARKERS: Markers<'static, Region> =
+    Markers { begin: &[(BEGIN, Region::Prompt), (BEGIN_NO_PROMPT, Region::NoPrompt)], end: END };
+
 /// Replaces the solution regions of one file; `path` (relative to the crate) names it in messages.
 pub fn stub_source(source: &str, path: &Path) -> Result<Stubbed> {
     let title = exercise_title(source).unwrap_or_else(|| "This exercise".to_string());
     let mut out = String::with_capacity(source.len());
-    let mut open: Option<(Region, usize)> = None;
     let mut prompts = 0;
-    for (index, line) in source.split_inclusive('\n').enumerate() {
-        let number = index + 1;
-        let trimmed = line.trim();
-        let indent = &line[..line.len() - line.trim_start().len()];
-        if trimmed == BEGIN || trimmed == BEGIN_NO_PROMPT {
-            if let Some((_, at)) = open {
-                bail!("{}:{number}: a solution region starts inside the region opened at line {at}", path.display());
-            }
-            let region = if trimmed == BEGIN { Region::Prompt } else { Region::NoPrompt };
-            if region == Region::Prompt {
+    for line in MARKERS.parse(source, path)? {
+        match line {
+            Marked::Outside(text) => out.push_str(text),
+            Marked::Opens(Region::Prompt, indent) => {
                 prompts += 1;
                 out.push_str(&format!("{indent}todo!(\"{title} ({})\")\n", path.display()));
             }
-            open = Some((region, number));
-        } else if trimmed == END {
-            if open.take().is_none() {
-                bail!("{}:{number}: `{END}` without a matching `{BEGIN}`", path.display());
-            }
-        } else if trimmed.starts_with(BEGIN) || trimmed.starts_with(END) {
-            bail!(
-                "{}:{number}: unknown marker `{trimmed}` (expected `{BEGIN}`, `{BEGIN_NO_PROMPT}` or `{END}`)",
-                path.display()
-            );
-        } else if open.is_none() {
-            out.push_str(line);
+            Marked::Opens(Region::NoPrompt, _) | Marked::Inside(..) | Marked::Closes => {}
         }
-    }
-    if let Some((_, at)) = open {
-        bail!("{}:{at}: solution region never closed with `{END}`", path.display());
     }
     if prompts > 0 {
         out = insert_after_module_docs(&out, STUB_ALLOW);
@@ -246,11 +230,11 @@ mod tests {
     fn bad_markers_are_reported_with_file_and_line() {
         let nested = "// BEGIN SOLUTION\n// BEGIN SOLUTION\n// END SOLUTION\n";
         let err = stub_source(nested, Path::new("n.rs")).unwrap_err().to_string();
-        assert_eq!(err, "n.rs:2: a solution region starts inside the region opened at line 1");
+        assert_eq!(err, "n.rs:2: a region starts inside the region opened at line 1");
         let err = stub_source("x\n// END SOLUTION\n", Path::new("e.rs")).unwrap_err().to_string();
         assert!(err.starts_with("e.rs:2:"), "{err}");
         let err = stub_source("// BEGIN SOLUTION\nx\n", Path::new("u.rs")).unwrap_err().to_string();
-        assert!(err.starts_with("u.rs:1: solution region never closed"), "{err}");
+        assert!(err.starts_with("u.rs:1: region never closed with `// END SOLUTION`"), "{err}");
         let err = stub_source("// BEGIN SOLUTIONS\n", Path::new("t.rs")).unwrap_err().to_string();
         assert!(err.contains("unknown marker"), "{err}");
     }

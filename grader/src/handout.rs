@@ -8,6 +8,7 @@
 //! (where the handout needs other code, e.g. measuring with the student's own crate since the
 //! solution is not there). The solution never enters: the student crate is the generated one.
 
+use crate::markers::{Marked, Markers};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
@@ -15,21 +16,11 @@ use std::path::{Path, PathBuf};
 pub fn strip(source: &str, comment: &str, path: &Path) -> Result<String> {
     let (begin, end, emit) =
         (format!("{comment} BEGIN HIDDEN"), format!("{comment} END HIDDEN"), format!("{comment} HANDOUT: "));
+    let markers = Markers { begin: &[(begin.as_str(), ())], end: &end };
     let mut out = String::with_capacity(source.len());
-    let mut open: Option<usize> = None;
-    for (index, line) in source.split_inclusive('\n').enumerate() {
-        let trimmed = line.trim();
-        if trimmed == begin {
-            if let Some(at) = open {
-                bail!("{}:{}: a hidden region starts inside the one opened at line {at}", path.display(), index + 1);
-            }
-            open = Some(index + 1);
-        } else if trimmed == end {
-            if open.take().is_none() {
-                bail!("{}:{}: `{end}` without `{begin}`", path.display(), index + 1);
-            }
-        } else if open.is_none() {
-            match trimmed.strip_prefix(&emit) {
+    for line in markers.parse(source, path)? {
+        if let Marked::Outside(line) = line {
+            match line.trim().strip_prefix(&emit) {
                 Some(code) => {
                     let indent = &line[..line.len() - line.trim_start().len()];
                     out.push_str(&format!("{indent}{code}\n"));
@@ -37,9 +28,6 @@ pub fn strip(source: &str, comment: &str, path: &Path) -> Result<String> {
                 None => out.push_str(line),
             }
         }
-    }
-    if let Some(at) = open {
-        bail!("{}:{at}: hidden region never closed", path.display());
     }
     Ok(out)
 }

@@ -25,6 +25,7 @@ pub mod commands;
 pub mod data_dir;
 pub mod exit;
 pub mod grade;
+pub mod markers;
 pub mod output;
 // BEGIN HIDDEN
 pub mod handout;
