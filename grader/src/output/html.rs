@@ -2,30 +2,16 @@
 //! to `report.json`, and `index.html`, the class dashboard of a batch.
 //!
 //! The pages are built from the reports alone, so they can be regenerated from any output folder.
+//! They are written with maud's `html!` templates: checked at compile time, and every value is
+//! escaped unless it is marked as markup (the SVG charts, the scripts and the style sheet).
 
 use crate::output::charts::{self, Series, Target};
 use crate::output::gradebook;
 use crate::output::report::SubmissionStatus;
 use crate::output::report::{CheckResult, Report, Status};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::fmt::Write;
-
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
 
 const STYLE: &str = r#"
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1180px; color: #1d232a; padding: 0 1rem; }
@@ -69,21 +55,36 @@ document.querySelectorAll("th.sortable").forEach(function (th) {
 /// Marks the page as fully scripted: browser tests look for `data-ready` on `<body>`.
 const READY: &str = "document.body.dataset.ready = \"1\";";
 
-fn page(title: &str, body: &str, script: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n{body}\n<script>{script}</script>\n</body>\n</html>\n",
-        escape(title)
-    )
+/// A whole page: `title`, the style sheet, `body`, and `script` at the end.
+fn page(title: &str, body: Markup, script: &str) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                (body)
+                script { (PreEscaped(script)) }
+            }
+        }
+    }
+    .into_string()
 }
 
-fn badge(status: &str) -> String {
-    format!("<span class=\"badge {status}\">{}</span>", status.replace('_', " "))
+/// A coloured status label (`graded with timeouts`).
+fn badge(status: &str) -> Markup {
+    html! { span class={ "badge " (status) } { (status.replace('_', " ")) } }
 }
 
-fn figure(svg: Result<String, String>, caption: &str) -> String {
+/// A chart with its caption, or why it could not be drawn.
+fn figure(svg: Result<String, String>, caption: &str) -> Markup {
     match svg {
-        Ok(svg) => format!("<figure>{svg}<figcaption>{}</figcaption></figure>", escape(caption)),
-        Err(problem) => format!("<p class=\"hint\">{}</p>", escape(&problem)),
+        Ok(svg) => html! { figure { (PreEscaped(svg)) figcaption { (caption) } } },
+        Err(problem) => html! { p.hint { (problem) } },
     }
 }
 
@@ -103,7 +104,7 @@ fn history_points(history: &Value, field: &str) -> Vec<(f64, f64)> {
 
 /// The student's plots, from what the checks measured: training curves with the target line,
 /// He-init variances beside the reference's, and the ablation's accuracies.
-fn plots(report: &Report) -> Vec<String> {
+fn plots(report: &Report) -> Vec<Markup> {
     let mut figures = Vec::new();
     if let Some(training) = check(report, "training.runs").filter(|c| !c.details["report"].is_null()) {
         let history = &training.details["report"]["history"];
@@ -188,130 +189,131 @@ fn plots(report: &Report) -> Vec<String> {
 /// `report.html`: one student's score per exercise, every check with its message, and their plots.
 pub fn report_page(report: &Report) -> String {
     let who = report.submission.as_ref().map_or_else(|| report.metadata.crate_path.clone(), |s| s.student.clone());
-    let mut body = String::new();
-    let _ = write!(
-        body,
-        "<h1>ResNet assignment — {}</h1>\n<p class=\"meta\">{} profile · {} · graded {} · grader {} ({})</p>\n<p><span class=\"score\" id=\"score\">{} / {}</span> {}</p>\n",
-        escape(&who),
-        escape(&report.metadata.profile),
-        if report.hidden_checks_included { "public and hidden checks" } else { "public checks only" },
-        escape(&report.metadata.finished_at),
-        escape(&report.metadata.grader_version),
-        escape(&report.metadata.git_revision),
-        report.score,
-        report.max_score,
-        badge(report.submission_status().as_str()),
-    );
-    if let Some(reason) = report.submission.as_ref().and_then(|s| s.refused.as_deref()) {
-        let _ = write!(body, "<p><strong>Refused:</strong> {}</p>", escape(reason));
-    }
-    if let Some(errors) = &report.build.errors {
-        let _ = write!(body, "<h2>Build</h2><p>Your crate does not compile:</p><pre>{}</pre>", escape(errors));
-    }
-    body.push_str("<h2>Exercises</h2>\n<table id=\"exercises\"><thead><tr><th>Exercise</th><th>File</th><th class=\"num\">Score</th><th>Status</th></tr></thead><tbody>\n");
-    for e in &report.exercises {
-        let _ = writeln!(
-            body,
-            "<tr><td>{}</td><td><code>{}</code></td><td class=\"num\">{} / {}</td><td>{}</td></tr>",
-            escape(&e.title),
-            escape(&e.file),
-            e.score,
-            e.max_score,
-            badge(e.status.as_str())
-        );
-    }
-    body.push_str("</tbody></table>\n<h2>Checks</h2>\n<table id=\"checks\"><thead><tr><th>Check</th><th class=\"num\">Score</th><th>Status</th><th>Message</th><th class=\"num\">Time</th></tr></thead><tbody>\n");
-    for c in &report.checks {
-        let hint = match (&c.hint, c.status) {
-            (Some(hint), status) if status != Status::Passed => {
-                format!("<div class=\"hint\">Hint: {}</div>", escape(hint))
-            }
-            _ => String::new(),
-        };
-        let limit = c.limit.as_ref().map_or_else(String::new, |limit| {
-            let retried = limit.retried.as_ref().map_or_else(String::new, |why| format!("; {}", escape(why)));
-            format!("<div class=\"hint\">limit {}{retried}</div>", escape(&limit.describe()))
-        });
-        let _ = writeln!(
-            body,
-            "<tr id=\"{}\"><td>{}<div class=\"hint\"><code>{}</code> · {}</div></td><td class=\"num\">{} / {}</td><td>{}</td><td>{}{hint}</td><td class=\"num\">{:.1} s{limit}</td></tr>",
-            c.id,
-            escape(&c.name),
-            c.id,
-            c.visibility.as_str(),
-            c.score,
-            c.max_score,
-            badge(c.status.as_str()),
-            escape(&c.message),
-            c.duration_s
-        );
-    }
-    body.push_str("</tbody></table>\n");
+    let meta = &report.metadata;
+    let checks_ran = if report.hidden_checks_included { "public and hidden checks" } else { "public checks only" };
     let figures = plots(report);
-    if !figures.is_empty() {
-        let _ = write!(body, "<h2>Your plots</h2>\n<div class=\"charts\">{}</div>\n", figures.join("\n"));
+    let body = html! {
+        h1 { "ResNet assignment — " (who) }
+        p.meta { (meta.profile) " profile · " (checks_ran) " · graded " (meta.finished_at) " · grader " (meta.grader_version) " (" (meta.git_revision) ")" }
+        p { span.score #score { (report.score) " / " (report.max_score) } " " (badge(report.submission_status().as_str())) }
+        @if let Some(reason) = report.submission.as_ref().and_then(|s| s.refused.as_deref()) {
+            p { strong { "Refused:" } " " (reason) }
+        }
+        @if let Some(errors) = &report.build.errors {
+            h2 { "Build" }
+            p { "Your crate does not compile:" }
+            pre { (errors) }
+        }
+        h2 { "Exercises" }
+        table #exercises {
+            thead { tr { th { "Exercise" } th { "File" } th.num { "Score" } th { "Status" } } }
+            tbody {
+                @for e in &report.exercises {
+                    tr { td { (e.title) } td { code { (e.file) } } td.num { (e.score) " / " (e.max_score) } td { (badge(e.status.as_str())) } }
+                }
+            }
+        }
+        h2 { "Checks" }
+        table #checks {
+            thead { tr { th { "Check" } th.num { "Score" } th { "Status" } th { "Message" } th.num { "Time" } } }
+            tbody { @for c in &report.checks { (check_row(c)) } }
+        }
+        @if !figures.is_empty() {
+            h2 { "Your plots" }
+            div.charts { @for figure in &figures { (figure) } }
+        }
+        p.meta { "Device: " (meta.device) " · libtorch " (meta.libtorch) " · isolation: " (meta.isolation) " · seed " (meta.seed) }
+    };
+    page(&format!("{who} — ResNet assignment report"), body, READY)
+}
+
+/// One check's row: what it verifies, its score, status, message (and hint), time and limit.
+fn check_row(c: &CheckResult) -> Markup {
+    html! {
+        tr id=(c.id) {
+            td { (c.name) div.hint { code { (c.id) } " · " (c.visibility.as_str()) } }
+            td.num { (c.score) " / " (c.max_score) }
+            td { (badge(c.status.as_str())) }
+            td {
+                (c.message)
+                @if let (Some(hint), true) = (&c.hint, c.status != Status::Passed) {
+                    div.hint { "Hint: " (hint) }
+                }
+            }
+            td.num {
+                (format!("{:.1} s", c.duration_s))
+                @if let Some(limit) = &c.limit {
+                    div.hint {
+                        "limit " (limit.describe())
+                        @if let Some(why) = &limit.retried { "; " (why) }
+                    }
+                }
+            }
+        }
     }
-    let _ = write!(
-        body,
-        "<p class=\"meta\">Device: {} · libtorch {} · isolation: {} · seed {}</p>",
-        escape(&report.metadata.device),
-        escape(&report.metadata.libtorch),
-        escape(&report.metadata.isolation),
-        report.metadata.seed
-    );
-    page(&format!("{who} — ResNet assignment report"), &body, READY)
 }
 
 /// `index.html`: the class dashboard of a batch folder, built from its reports (student → report).
 pub fn dashboard_page(reports: &BTreeMap<String, Report>) -> String {
-    let mut body = String::new();
-    for section in [dashboard_header, check_stats_table, common_failures, status_lists, students_table] {
-        section(&mut body, reports);
-    }
-    page("ResNet assignment — class dashboard", &body, &format!("{SORT_SCRIPT}{READY}"))
+    let body = html! {
+        (dashboard_header(reports))
+        (check_stats_table(reports))
+        (common_failures(reports))
+        (status_lists(reports))
+        (students_table(reports))
+    };
+    page("ResNet assignment — class dashboard", body, &format!("{SORT_SCRIPT}{READY}"))
 }
 
 /// The title line, the class's totals and the score histogram.
-fn dashboard_header(body: &mut String, reports: &BTreeMap<String, Report>) {
+fn dashboard_header(reports: &BTreeMap<String, Report>) -> Markup {
     let max = reports.values().map(|r| r.max_score).fold(0.0, f64::max).max(1.0);
     let scores: Vec<f64> = reports.values().map(|r| r.score).collect();
     let mean = if scores.is_empty() { 0.0 } else { scores.iter().sum::<f64>() / scores.len() as f64 };
-    let _ = write!(
-        body,
-        "<h1>ResNet assignment — class dashboard</h1>\n<p class=\"meta\">{} submissions · mean {:.1} / {max} · <a href=\"grades.csv\">grades.csv</a> · <a href=\"check_stats.csv\">check_stats.csv</a></p>\n",
-        reports.len(),
-        mean
-    );
-    body.push_str("<div class=\"charts\">");
-    body.push_str(&figure(
-        charts::histogram("Scores", "points", &scores, max, 13),
-        "Total score per submission (refused and non-compiling submissions count as 0).",
-    ));
-    body.push_str("</div>\n");
+    html! {
+        h1 { "ResNet assignment — class dashboard" }
+        p.meta {
+            (reports.len()) " submissions · mean " (format!("{mean:.1}")) " / " (max) " · "
+            a href="grades.csv" { "grades.csv" } " · " a href="check_stats.csv" { "check_stats.csv" }
+        }
+        div.charts {
+            (figure(
+                charts::histogram("Scores", "points", &scores, max, 13),
+                "Total score per submission (refused and non-compiling submissions count as 0).",
+            ))
+        }
+    }
 }
 
 /// Per check: pass rate, mean score, submissions.
-fn check_stats_table(body: &mut String, reports: &BTreeMap<String, Report>) {
-    body.push_str("<h2>Checks</h2>\n<table id=\"check-stats\"><thead><tr><th class=\"sortable\">Check</th><th class=\"sortable\">Exercise</th><th class=\"sortable num\">Pass rate</th><th class=\"sortable num\">Mean score</th><th class=\"sortable num\">Submissions</th></tr></thead><tbody>\n");
-    for stat in gradebook::check_stats(reports) {
-        let passed = stat.pass_rate;
-        let _ = writeln!(
-            body,
-            "<tr><td><code>{}</code></td><td>{}</td><td class=\"num\" data-value=\"{passed:.4}\"><span class=\"bar\"><span style=\"width:{:.0}%\"></span></span> {:.0}%</td><td class=\"num\">{:.2} / {}</td><td class=\"num\">{}</td></tr>",
-            stat.check.id,
-            stat.check.exercise.id(),
-            passed * 100.0,
-            passed * 100.0,
-            stat.mean_score,
-            stat.check.points,
-            stat.submissions
-        );
+fn check_stats_table(reports: &BTreeMap<String, Report>) -> Markup {
+    html! {
+        h2 { "Checks" }
+        table #check-stats {
+            thead { tr {
+                th.sortable { "Check" } th.sortable { "Exercise" } th.sortable.num { "Pass rate" }
+                th.sortable.num { "Mean score" } th.sortable.num { "Submissions" }
+            } }
+            tbody {
+                @for stat in gradebook::check_stats(reports) {
+                    @let percent = stat.pass_rate * 100.0;
+                    tr {
+                        td { code { (stat.check.id) } }
+                        td { (stat.check.exercise.id()) }
+                        td.num data-value=(format!("{:.4}", stat.pass_rate)) {
+                            span.bar { span style=(format!("width:{percent:.0}%")) {} } (format!(" {percent:.0}%"))
+                        }
+                        td.num { (format!("{:.2}", stat.mean_score)) " / " (stat.check.points) }
+                        td.num { (stat.submissions) }
+                    }
+                }
+            }
+        }
     }
-    body.push_str("</tbody></table>\n");
 }
 
 /// The most frequent failure messages of submissions whose checks ran.
-fn common_failures(body: &mut String, reports: &BTreeMap<String, Report>) {
+fn common_failures(reports: &BTreeMap<String, Report>) -> Markup {
     // Submissions that were refused or did not compile fail every check for one reason; they are
     // listed below instead of flooding this table.
     let mut failures: BTreeMap<(String, String), usize> = BTreeMap::new();
@@ -322,83 +324,82 @@ fn common_failures(body: &mut String, reports: &BTreeMap<String, Report>) {
     }
     let mut common: Vec<_> = failures.into_iter().collect();
     common.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    body.push_str("<h2>Most common failures</h2>\n<table id=\"failures\"><thead><tr><th class=\"num\">Count</th><th>Check</th><th>Message</th></tr></thead><tbody>\n");
-    for ((id, message), count) in common.iter().take(15) {
-        let _ = writeln!(
-            body,
-            "<tr><td class=\"num\">{count}</td><td><code>{}</code></td><td>{}</td></tr>",
-            escape(id),
-            escape(message)
-        );
+    html! {
+        h2 { "Most common failures" }
+        table #failures {
+            thead { tr { th.num { "Count" } th { "Check" } th { "Message" } } }
+            tbody {
+                @for ((id, message), count) in common.iter().take(15) {
+                    tr { td.num { (count) } td { code { (id) } } td { (message) } }
+                }
+            }
+        }
     }
-    body.push_str("</tbody></table>\n");
 }
 
 /// Build failures, timeouts and refused submissions, each with its reason.
-fn status_lists(body: &mut String, reports: &BTreeMap<String, Report>) {
-    let listed = |status: SubmissionStatus| -> Vec<(&String, &Report)> {
-        reports.iter().filter(|(_, r)| r.submission_status() == status).collect()
-    };
-    for (status, title) in [
+fn status_lists(reports: &BTreeMap<String, Report>) -> Markup {
+    let sections = [
         (SubmissionStatus::DoesNotCompile, "Build failures"),
         (SubmissionStatus::GradedWithTimeouts, "Timeouts"),
         (SubmissionStatus::Refused, "Refused submissions"),
-    ] {
-        let rows = listed(status);
-        let _ = writeln!(body, "<h2>{title} ({})</h2>", rows.len());
-        if rows.is_empty() {
-            body.push_str("<p class=\"meta\">None.</p>\n");
-            continue;
-        }
-        body.push_str("<ul>");
-        for (student, report) in rows {
+    ];
+    let reason = |status: SubmissionStatus, report: &Report| {
+        if status == SubmissionStatus::GradedWithTimeouts {
             let timed_out: Vec<&str> =
                 report.checks.iter().filter(|c| c.status == Status::Timeout).map(|c| c.id.as_str()).collect();
-            let reason = if status == SubmissionStatus::GradedWithTimeouts {
-                format!("timed out: {}", timed_out.join(", "))
-            } else {
-                report.short_reason()
-            };
-            let _ = write!(
-                body,
-                "<li><a href=\"{}/report.html\">{}</a>: {}</li>",
-                escape(student),
-                escape(student),
-                escape(&reason)
-            );
+            format!("timed out: {}", timed_out.join(", "))
+        } else {
+            report.short_reason()
         }
-        body.push_str("</ul>\n");
+    };
+    html! {
+        @for (status, title) in sections {
+            @let rows: Vec<(&String, &Report)> = reports.iter().filter(|(_, r)| r.submission_status() == status).collect();
+            h2 { (title) " (" (rows.len()) ")" }
+            @if rows.is_empty() {
+                p.meta { "None." }
+            } @else {
+                ul {
+                    @for (student, report) in rows {
+                        li { a href=(format!("{student}/report.html")) { (student) } ": " (reason(status, report)) }
+                    }
+                }
+            }
+        }
     }
 }
 
 /// One row per student: exercise scores, total, status.
-fn students_table(body: &mut String, reports: &BTreeMap<String, Report>) {
-    body.push_str("<h2>Students</h2>\n<table id=\"students\"><thead><tr><th class=\"sortable\">Student</th>");
+fn students_table(reports: &BTreeMap<String, Report>) -> Markup {
     let exercises: Vec<(crate::catalog::Exercise, String)> = reports
         .values()
         .next()
         .map(|r| r.exercises.iter().map(|e| (e.id, e.title.clone())).collect())
         .unwrap_or_default();
-    for (_, title) in &exercises {
-        let _ = write!(body, "<th class=\"sortable num\">{}</th>", escape(title));
-    }
-    body.push_str("<th class=\"sortable num\">Total</th><th class=\"sortable\">Status</th></tr></thead><tbody>\n");
-    for (student, report) in reports {
-        let _ = write!(body, "<tr><td><a href=\"{}/report.html\">{}</a></td>", escape(student), escape(student));
-        for (id, _) in &exercises {
-            let score = report.exercises.iter().find(|e| e.id == *id).map_or(0.0, |e| e.score);
-            let _ = write!(body, "<td class=\"num\">{score}</td>");
+    html! {
+        h2 { "Students" }
+        table #students {
+            thead { tr {
+                th.sortable { "Student" }
+                @for (_, title) in &exercises { th.sortable.num { (title) } }
+                th.sortable.num { "Total" } th.sortable { "Status" }
+            } }
+            tbody {
+                @for (student, report) in reports {
+                    @let status = report.submission_status();
+                    tr {
+                        td { a href=(format!("{student}/report.html")) { (student) } }
+                        @for (id, _) in &exercises {
+                            td.num { (report.exercises.iter().find(|e| e.id == *id).map_or(0.0, |e| e.score)) }
+                        }
+                        td.num { (report.score) " / " (report.max_score) }
+                        td data-value=(status) { (badge(status.as_str())) }
+                    }
+                }
+            }
         }
-        let status = report.submission_status();
-        let _ = writeln!(
-            body,
-            "<td class=\"num\">{} / {}</td><td data-value=\"{status}\">{}</td></tr>",
-            report.score,
-            report.max_score,
-            badge(status.as_str())
-        );
     }
-    body.push_str("</tbody></table>\n");
 }
 
 #[cfg(test)]
@@ -406,10 +407,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escaping_covers_markup_and_attributes() {
+    fn every_value_is_escaped_in_text_and_attributes() {
+        let text = r#"<script>alert("x") & 'y'</script>"#;
+        let markup = html! { p title=(text) { (text) } }.into_string();
+        assert!(!markup.contains("<script>"), "{markup}");
+        assert!(markup.contains("&lt;script&gt;alert(&quot;x&quot;) &amp;"), "{markup}");
         assert_eq!(
-            escape(r#"<script>alert("x") & 'y'</script>"#),
-            "&lt;script&gt;alert(&quot;x&quot;) &amp; &#39;y&#39;&lt;/script&gt;"
+            badge("graded_with_timeouts").into_string(),
+            r#"<span class="badge graded_with_timeouts">graded with timeouts</span>"#
         );
     }
 }
