@@ -172,7 +172,8 @@ impl Check {
             }
             (Exercise::HeInit, _) => "grader/judge/src/checks/he_init.rs",
             (Exercise::Training, _) => "grader/judge/src/checks/training.rs",
-            (Exercise::Ablation, _) => "grader/judge/src/checks/ablation.rs",
+            (Exercise::Ablation, Visibility::Public) => "grader/judge/src/checks/ablation/mod.rs",
+            (Exercise::Ablation, Visibility::Hidden) => "grader/judge/src/checks/ablation/hidden.rs",
         }
     }
 }

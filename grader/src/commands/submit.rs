@@ -82,9 +82,50 @@ fn last_check(crate_dir: &Path) -> Option<(PathBuf, Report)> {
         .max_by(|(_, a), (_, b)| a.metadata.finished_at.cmp(&b.metadata.finished_at))
 }
 
+/// The public checks' summary for the manifest: the last `make check`'s when the answer files are
+/// unchanged since, else a fresh run.
+fn public_checks(args: &Args) -> Result<serde_json::Value> {
+    let report = match last_check(&args.crate_dir) {
+        Some((path, report)) => {
+            println!(
+                "Your answer files are unchanged since the public checks of {}: using their results.",
+                path.display()
+            );
+            report
+        }
+        None => {
+            println!(
+                "Running the public checks on your answer files (a few minutes on a laptop): {}.",
+                if any_check_report(&args.crate_dir) {
+                    "they changed since your last full `make check`"
+                } else {
+                    "there is no report of a full `make check` to reuse"
+                }
+            );
+            let options = GradeOptions {
+                trusted: true,
+                ..args.grading.options(args.crate_dir.clone(), PathBuf::from(SUBMIT_REPORT_DIR), false)
+            };
+            let report = crate::grade::grade(&options)?;
+            // Kept, so that the next submit of the same files reuses it.
+            crate::output::files::write_report_files(Path::new(SUBMIT_REPORT_DIR), &report, false)?;
+            report
+        }
+    };
+    let exercises: serde_json::Map<String, serde_json::Value> = report
+        .exercises
+        .iter()
+        .map(|e| {
+            let total = serde_json::json!({"score": e.score, "max_score": e.max_score, "status": e.status.as_str()});
+            (e.id.id().to_string(), total)
+        })
+        .collect();
+    Ok(serde_json::json!({"score": report.score, "max_score": report.max_score, "exercises": exercises}))
+}
+
 /// Runs the command.
 pub fn run(args: Args) -> Result<Exit> {
-    let Some(student) = args.student_id.filter(|s| !s.trim().is_empty()) else {
+    let Some(student) = args.student_id.clone().filter(|s| !s.trim().is_empty()) else {
         bail!("give your student id: `make submit STUDENT_ID=jdoe` (or --student-id jdoe)");
     };
     if args.output.exists() && !args.force {
@@ -102,42 +143,7 @@ pub fn run(args: Args) -> Result<Exit> {
         eprintln!("\n!!! WARNING: {} exercise file(s) still contain todo!(): {}", todo.len(), todo.join(", "));
         eprintln!("!!! Those exercises will score 0. Submitting anyway.\n");
     }
-    let checks = if args.skip_checks {
-        serde_json::Value::Null
-    } else {
-        let report = match last_check(&args.crate_dir) {
-            Some((path, report)) => {
-                println!(
-                    "Your answer files are unchanged since the public checks of {}: using their results.",
-                    path.display()
-                );
-                report
-            }
-            None => {
-                println!(
-                    "Running the public checks on your answer files (a few minutes on a laptop): {}.",
-                    if any_check_report(&args.crate_dir) {
-                        "they changed since your last full `make check`"
-                    } else {
-                        "there is no report of a full `make check` to reuse"
-                    }
-                );
-                let options = GradeOptions {
-                    trusted: true,
-                    ..args.grading.options(args.crate_dir.clone(), PathBuf::from(SUBMIT_REPORT_DIR), false)
-                };
-                let report = crate::grade::grade(&options)?;
-                // Kept, so that the next submit of the same files reuses it.
-                crate::output::files::write_report_files(Path::new(SUBMIT_REPORT_DIR), &report, false)?;
-                report
-            }
-        };
-        serde_json::json!({
-            "score": report.score,
-            "max_score": report.max_score,
-            "exercises": report.exercises.iter().map(|e| (e.id.id().to_string(), serde_json::json!({"score": e.score, "max_score": e.max_score, "status": e.status.as_str()}))).collect::<serde_json::Map<_, _>>(),
-        })
-    };
+    let checks = if args.skip_checks { serde_json::Value::Null } else { public_checks(&args)? };
     let manifest = serde_json::json!({
         "student_id": student.trim(),
         "tool": format!("resnet-lab grader {} ({})", env!("CARGO_PKG_VERSION"), env!("GRADER_GIT_REVISION")),

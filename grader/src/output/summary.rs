@@ -2,7 +2,7 @@
 //! check that did not pass with its message. Colours only on a terminal.
 
 use crate::catalog::Exercise;
-use crate::output::report::{Report, Status};
+use crate::output::report::{ExerciseTotal, Report, Status};
 use std::fmt::Write;
 
 fn paint(text: &str, code: &str, color: bool) -> String {
@@ -34,49 +34,60 @@ pub fn render(report: &Report, report_path: &std::path::Path, color: bool) -> St
         );
     }
     for exercise in &report.exercises {
-        // Without the hidden checks the totals are the public share of the exercise's points.
-        let later = Exercise::ALL
-            .iter()
-            .find(|e| **e == exercise.id && !report.hidden_checks_included)
-            .map(|e| e.points() - exercise.max_score)
-            .filter(|points| *points > 0.0)
-            .map_or_else(String::new, |points| format!("  (+{points:.0} in hidden checks after you submit)"));
+        exercise_lines(&mut out, report, exercise, color);
+    }
+    totals(&mut out, report);
+    let _ = writeln!(out, "Report: {}", report_path.display());
+    let _ = writeln!(
+        out,
+        "Page:   {} (open it in a browser: your plots are there)",
+        report_path.with_extension("html").display()
+    );
+    out
+}
+
+/// An exercise's line, and a line (with its hint) for each of its checks that did not pass.
+fn exercise_lines(out: &mut String, report: &Report, exercise: &ExerciseTotal, color: bool) {
+    // Without the hidden checks the totals are the public share of the exercise's points.
+    let later = Some(exercise.id.points() - exercise.max_score)
+        .filter(|points| *points > 0.0 && !report.hidden_checks_included)
+        .map_or_else(String::new, |points| format!("  (+{points:.0} in hidden checks after you submit)"));
+    let _ = writeln!(
+        out,
+        "{} {:<32} {:>5.1} / {:<5.1} {}{later}",
+        mark(exercise.status, color),
+        exercise.title,
+        exercise.score,
+        exercise.max_score,
+        exercise.file
+    );
+    // The compiler's errors are above, once; every check of every exercise failed for them.
+    if report.build.errors.is_some() {
+        return;
+    }
+    if exercise.status == Status::NotImplemented {
+        let _ = writeln!(out, "    not implemented yet: open {} and replace the todo!()", exercise.file);
+        return;
+    }
+    for check in report.checks.iter().filter(|c| c.exercise == exercise.id && c.status != Status::Passed) {
         let _ = writeln!(
             out,
-            "{} {:<32} {:>5.1} / {:<5.1} {}{later}",
-            mark(exercise.status, color),
-            exercise.title,
-            exercise.score,
-            exercise.max_score,
-            exercise.file
+            "    {} {} [{}, {:.1}/{:.1}]: {}",
+            mark(check.status, color),
+            check.id,
+            check.status.as_str(),
+            check.score,
+            check.max_score,
+            check.message
         );
-        // The compiler's errors are above, once; every check of every exercise failed for them.
-        if report.build.errors.is_some() {
-            continue;
-        }
-        if exercise.status == Status::NotImplemented {
-            let _ = writeln!(out, "    not implemented yet: open {} and replace the todo!()", exercise.file);
-            continue;
-        }
-        for check in report.checks.iter().filter(|c| c.exercise == exercise.id) {
-            if check.status == Status::Passed {
-                continue;
-            }
-            let _ = writeln!(
-                out,
-                "    {} {} [{}, {:.1}/{:.1}]: {}",
-                mark(check.status, color),
-                check.id,
-                check.status.as_str(),
-                check.score,
-                check.max_score,
-                check.message
-            );
-            if let (Some(hint), false) = (&check.hint, check.status == Status::NotImplemented) {
-                let _ = writeln!(out, "        hint: {hint}");
-            }
+        if let (Some(hint), false) = (&check.hint, check.status == Status::NotImplemented) {
+            let _ = writeln!(out, "        hint: {hint}");
         }
     }
+}
+
+/// The score (out of what the grade is out of) and how many checks passed.
+fn totals(out: &mut String, report: &Report) {
     let total: f64 =
         Exercise::ALL.iter().filter(|e| report.exercises.iter().any(|x| x.id == **e)).map(|e| e.points()).sum();
     if report.hidden_checks_included || total <= report.max_score {
@@ -100,13 +111,6 @@ pub fn render(report: &Report, report_path: &std::path::Path, color: bool) -> St
         (false, _) => format!("{passed} of {} checks passed.", report.checks.len()),
     };
     let _ = writeln!(out, "{verdict}");
-    let _ = writeln!(out, "Report: {}", report_path.display());
-    let _ = writeln!(
-        out,
-        "Page:   {} (open it in a browser: your plots are there)",
-        report_path.with_extension("html").display()
-    );
-    out
 }
 
 #[cfg(test)]

@@ -64,7 +64,7 @@ pub fn implementation(id: CheckId) -> Option<CheckFn> {
         BottleneckGradients => |c| Ok(blocks::hidden::gradients_check(c, Bottleneck)?.into()),
         BottleneckShapeLaws => |c| Ok(blocks::hidden::shape_laws_check(c, Bottleneck)?.into()),
         TrainingReported => training::reported,
-        AblationMeasured => ablation::measured,
+        AblationMeasured => ablation::hidden::measured,
         // END HIDDEN
     };
     Some(run)

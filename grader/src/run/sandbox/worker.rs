@@ -140,6 +140,61 @@ struct Launch<'a> {
     limits: Limits,
 }
 
+/// A control group of its own for a worker (where the grader may create one).
+fn worker_cgroup(limits: Limits) -> Option<crate::run::jail::Cgroup> {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("resnet-lab-worker-{}-{n}", std::process::id());
+    crate::run::jail::Cgroup::create(&name, limits.memory_bytes, limits.processes)
+}
+
+/// What a worker sees read-only besides the system's folders: `isolation.visible` and its own binary's folder.
+fn visible_to(isolation: &Isolation, program: &Path) -> Vec<std::path::PathBuf> {
+    let mut visible = isolation.visible.clone();
+    visible.extend(program.parent().map(Path::to_path_buf));
+    visible
+}
+
+/// A worker's environment: only what libtorch and CUDA read passes from the grader's (which may
+/// hold secrets), its working folder as `TMPDIR` and `HOME`, and `env`.
+fn worker_environment(command: &mut Command, workdir: &Path, env: &[(String, String)]) {
+    command.env_clear().env("TMPDIR", workdir).env("HOME", workdir);
+    for (key, value) in std::env::vars().filter(|(key, _)| passes_to_worker(key)) {
+        command.env(key, value);
+    }
+    for (key, value) in env {
+        command.env(key, value);
+    }
+}
+
+/// Without bubblewrap's view, Landlock gives the same allow-list where the kernel has it: when a
+/// view was asked for (`isolation` names the worker's writable folder) and the file system is not
+/// left writable (the fallback for a GPU machine where CUDA fails under a restricted view).
+fn landlock_view(confinement: Confinement, isolation: &Isolation, program: &Path) -> Option<std::os::fd::OwnedFd> {
+    match confinement {
+        Confinement::Namespaces | Confinement::Plain if !isolation.writable.is_empty() && isolation.read_only => {
+            crate::run::jail::worker_allow_list(&visible_to(isolation, program), &isolation.writable, isolation.gpu)
+                .ruleset()
+        }
+        _ => None,
+    }
+}
+
+/// Landlock and the cgroup, in words, for the protections line.
+fn describe_extras(landlock_applied: bool, cgroup: Option<&crate::run::jail::Cgroup>) -> String {
+    let landlock = if landlock_applied {
+        "; Landlock: an allow-list view (system folders, libtorch and the worker read-only, its working folder writable), no TCP where the kernel's Landlock covers it"
+    } else {
+        ""
+    };
+    let cgroup = match cgroup {
+        Some(group) => format!("; {}", group.description),
+        None => "; no cgroup (the grader may not create one here)".to_string(),
+    };
+    format!("{landlock}{cgroup}")
+}
+
+/// Starts the worker under `confinement` (bubblewrap through `bwrap`, or `program` directly).
 fn spawn_confined(
     launch: &Launch<'_>,
     isolation: &Isolation,
@@ -155,21 +210,12 @@ fn spawn_confined(
     let bubblewrap = confinement == Confinement::Bubblewrap;
     // SAFETY: a plain syscall.
     let root = unsafe { libc::geteuid() } == 0;
-    let cgroup = (root && protected)
-        .then(|| {
-            static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let name = format!("resnet-lab-worker-{}-{n}", std::process::id());
-            crate::run::jail::Cgroup::create(&name, limits.memory_bytes, limits.processes)
-        })
-        .flatten();
+    let cgroup = (root && protected).then(|| worker_cgroup(limits)).flatten();
     let mut command = if bubblewrap {
         seccomp_writer.write_all(&crate::run::jail::seccomp_bytes(&filter))?;
-        let mut visible = isolation.visible.clone();
-        visible.extend(program.parent().map(Path::to_path_buf));
         let mut command = Command::new(bwrap);
         command.args(crate::run::jail::bwrap_args(
-            &visible,
+            &visible_to(isolation, program),
             &isolation.writable,
             isolation.gpu,
             workdir,
@@ -182,29 +228,12 @@ fn spawn_confined(
     };
     drop(seccomp_writer);
     command.args(args).current_dir(workdir).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    // Only what libtorch and CUDA read passes: the grader's environment may hold secrets.
-    command.env_clear().env("TMPDIR", workdir).env("HOME", workdir);
-    for (key, value) in std::env::vars().filter(|(key, _)| passes_to_worker(key)) {
-        command.env(key, value);
-    }
-    for (key, value) in env {
-        command.env(key, value);
-    }
+    worker_environment(&mut command, workdir, env);
     let plan = match confinement {
         Confinement::Namespaces => Some(MountPlan::new(isolation)?),
         _ => None,
     };
-    // Without bubblewrap's view, Landlock gives the same allow-list where the kernel has it: when a
-    // view was asked for (`isolation` names the worker's writable folder) and the file system is
-    // not left writable (the fallback for a GPU machine where CUDA fails under a restricted view).
-    let landlock = match confinement {
-        Confinement::Namespaces | Confinement::Plain if !isolation.writable.is_empty() && isolation.read_only => {
-            let mut visible = isolation.visible.clone();
-            visible.extend(program.parent().map(Path::to_path_buf));
-            crate::run::jail::worker_allow_list(&visible, &isolation.writable, isolation.gpu).ruleset()
-        }
-        _ => None,
-    };
+    let landlock = landlock_view(confinement, isolation, program);
     let worker_limits = (crate::run::jail::FILE_BYTES, crate::run::jail::OPEN_FILES, limits.cpu_seconds());
     let setup = Setup {
         plan,
@@ -230,13 +259,7 @@ fn spawn_confined(
     let stderr = drain(child.stderr.take().expect("piped"));
     drop(landlock);
     let mut protections = describe(confinement, isolation, limits, worker_limits);
-    if landlock_applied {
-        protections.push_str("; Landlock: an allow-list view (system folders, libtorch and the worker read-only, its working folder writable), no TCP where the kernel's Landlock covers it");
-    }
-    protections.push_str(&match &cgroup {
-        Some(group) => format!("; {}", group.description),
-        None => "; no cgroup (the grader may not create one here)".to_string(),
-    });
+    protections.push_str(&describe_extras(landlock_applied, cgroup.as_ref()));
     Ok(Interactive {
         child,
         requests,

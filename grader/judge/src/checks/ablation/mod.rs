@@ -5,16 +5,13 @@
 //! dropout), records what was built, and returns the three trained variants, which the judge
 //! checks and keeps for its own measurements (which involve no worker).
 
-use super::CheckResult;
 // BEGIN HIDDEN
+pub mod hidden;
 use super::Outcomes;
 use grader::catalog::CheckId;
 // END HIDDEN
+use super::CheckResult;
 use crate::checks::training::{fitting_weights, parse_report, validate_history};
-// BEGIN HIDDEN
-use crate::checks::training::{accuracy, load_reference, reported_accuracy};
-
-// END HIDDEN
 use crate::context::{Context, measure, resnet18_spec};
 use crate::weights;
 use grader::run::protocol::Outcome;
@@ -87,20 +84,7 @@ pub fn runs(ctx: &Context) -> CheckResult {
             Err(problem) => problems.push(format!("{name}: {problem}")),
         }
         // BEGIN HIDDEN
-        let dropout = variant.config["dropout"].as_f64().unwrap_or(f64::NAN);
-        let problem = match name {
-            "with_batch_norm" if !batch_norm || variant.dropout_active => {
-                Some("with_batch_norm must be config.model unchanged (BatchNorm, no dropout)".to_string())
-            }
-            "without_batch_norm" if batch_norm => {
-                Some("without_batch_norm still has BatchNorm layers: build it with norm: Norm::Identity".to_string())
-            }
-            "with_dropout" if !batch_norm || !variant.dropout_active || !(0.0..=0.5).contains(&dropout) => Some(
-                format!("with_dropout must keep BatchNorm and add dropout (0 < p ≤ 0.5; its config says {dropout})"),
-            ),
-            _ => None,
-        };
-        variant_problems.extend(problem);
+        variant_problems.extend(hidden::variant_problem(name, variant, batch_norm));
         // END HIDDEN
     }
     let runs_outcome = if problems.is_empty() {
@@ -114,56 +98,8 @@ pub fn runs(ctx: &Context) -> CheckResult {
     .with_details(json!({"reports": reports, "built": response.built.len()}));
 
     // BEGIN HIDDEN
-    if response.built.len() < 3 {
-        variant_problems.push(format!(
-            "only {} models were built: build and train a fresh model for each variant",
-            response.built.len()
-        ));
-    }
-    let variants_outcome = if variant_problems.is_empty() {
-        Outcome::pass("BatchNorm, no normalization and dropout variants, each built fresh")
-    } else {
-        Outcome::partial(1.0 - variant_problems.len().min(3) as f64 / 3.0, variant_problems.join("; "))
-    };
+    let variants_outcome = hidden::variants_outcome(variant_problems, response.built.len());
     Ok(Outcomes::Many(vec![(CheckId::AblationRuns, runs_outcome), (CheckId::AblationVariants, variants_outcome)]))
     // END HIDDEN
     // HANDOUT: Ok(runs_outcome.into())
 }
-
-// BEGIN HIDDEN
-/// Hidden: each variant's reported accuracy is what the grader measures on the validation split.
-pub fn measured(ctx: &Context) -> CheckResult {
-    let (_, validation) = ctx.train_and_validation(None)?;
-    let test = ctx.test()?;
-    let (mut agreeing, mut problems, mut details) = (0, Vec::new(), serde_json::Map::new());
-    for name in VARIANTS {
-        let path = weights_path(ctx, name);
-        let names = weights::names(&path)?;
-        let norm = if names.iter().any(|n| n.ends_with("running_mean")) {
-            measure::Norm::BatchNorm
-        } else {
-            measure::Norm::Identity
-        };
-        let config = measure::ResNetConfig { norm, ..ctx.model_config() };
-        let (_vs, net) = load_reference(ctx, &path, &config)?;
-        let measured = accuracy(ctx, &net, &validation);
-        let test_accuracy = accuracy(ctx, &net, &test);
-        let claimed = reported_accuracy(&report_path(ctx, name))?;
-        details.insert(name.to_string(), json!({"reported": claimed, "validation": measured, "test": test_accuracy}));
-        if (claimed - measured).abs() <= 1.0 {
-            agreeing += 1;
-        } else {
-            problems.push(format!("{name} reported {claimed:.1}% but measures {measured:.1}%"));
-        }
-    }
-    let outcome = if problems.is_empty() {
-        Outcome::pass("each variant's reported accuracy matches the grader's measurement")
-    } else {
-        Outcome::partial(
-            agreeing as f64 / 3.0,
-            format!("{}: report each trained model's own validation accuracy", problems.join("; ")),
-        )
-    };
-    Ok(outcome.with_details(serde_json::Value::Object(details)).into())
-}
-// END HIDDEN
