@@ -145,18 +145,7 @@ fn main() -> Result<()> {
     let (train, test) = (train.to_device(device), test.to_device(device));
     let data_ready = since_start();
     let gpu = device_name(device);
-    let mode = {
-        let c = config_for(0);
-        let mut parts = vec![if c.autocast() { "fp16" } else { "fp32" }];
-        if c.nhwc() {
-            parts.push("nhwc");
-        }
-        parts.push("flat-sgd");
-        if args.warm_up {
-            parts.push("warm-up");
-        }
-        parts.join("+")
-    };
+    let mode = mode_label(&config_for(0), args.warm_up);
     eprintln!(
         "{gpu}: device ready {device_ready:.2} s, data read {read_s:.2} s (in parallel), warm-up {}, data on the device {data_ready:.2} s after process start",
         warm_up_s.map_or("off".to_string(), |s| format!("{s:.2} s"))
@@ -203,11 +192,34 @@ fn main() -> Result<()> {
             "peak_fraction": utilization, "data_ready_s": data_ready,
         }));
     }
+    print_table(&rows, &gpu, &mode);
+    if let Some(dir) = args.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&args.out, serde_json::to_string_pretty(&rows)?)?;
+    Ok(())
+}
+
+/// What the training path uses, in a word per option: `fp16+nhwc+flat-sgd+warm-up`.
+fn mode_label(config: &TrainConfig, warm_up: bool) -> String {
+    let mut parts = vec![if config.autocast() { "fp16" } else { "fp32" }];
+    if config.nhwc() {
+        parts.push("nhwc");
+    }
+    parts.push("flat-sgd");
+    if warm_up {
+        parts.push("warm-up");
+    }
+    parts.join("+")
+}
+
+/// One line per run.
+fn print_table(rows: &[serde_json::Value], gpu: &str, mode: &str) {
     println!(
         "{:<24} {:<22} {:<5} {:>6} {:>9} {:>10} {:>12} {:>12} {:>9} {:>7}",
         "device", "mode", "seed", "epochs", "img/s", "1st ep s", "start→75% s", "start→90% s", "final %", "peak"
     );
-    for r in &rows {
+    for r in rows {
         let opt = |v: &serde_json::Value| v.as_f64().map_or("-".to_string(), |x| format!("{x:.2}"));
         println!(
             "{:<24} {:<22} {:<5} {:>6} {:>9.0} {:>10.2} {:>12} {:>12} {:>9.2} {:>6.1}%",
@@ -215,17 +227,12 @@ fn main() -> Result<()> {
             mode,
             r["seed"],
             r["epochs"],
-            r["img_per_s"].as_f64().unwrap(),
-            r["first_epoch_s"].as_f64().unwrap(),
+            r["img_per_s"].as_f64().unwrap_or(f64::NAN),
+            r["first_epoch_s"].as_f64().unwrap_or(f64::NAN),
             opt(&r["s_to_75"]),
             opt(&r["s_to_90"]),
-            r["final_test_accuracy"].as_f64().unwrap(),
-            100.0 * r["peak_fraction"].as_f64().unwrap()
+            r["final_test_accuracy"].as_f64().unwrap_or(f64::NAN),
+            100.0 * r["peak_fraction"].as_f64().unwrap_or(f64::NAN)
         );
     }
-    if let Some(dir) = args.out.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(&args.out, serde_json::to_string_pretty(&rows)?)?;
-    Ok(())
 }
