@@ -46,7 +46,7 @@ all: demo
 ## submissions (correct, untouched, half done, not compiling, corrupt, zip-slip, zip bomb, looping)
 ## with all checks, and print the gradebook.
 demo: setup
-	@python3 scripts/sample-submissions.py $(SUBMISSIONS)
+	@$(GRADER) samples $(SUBMISSIONS)
 	@echo "== batch-grading $(SUBMISSIONS) ($(DEMO_PROFILE) profile; every check; a looping check is cut at 60 s, of computation where the check is CPU-bound) =="
 	@$(GRADER) batch $(SUBMISSIONS) --out $(BATCH_OUT) --profile $(DEMO_PROFILE) $(if $(DATA),--data $(DATA)) --max-check-seconds 60
 	@echo

@@ -27,7 +27,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"; [ $mps = on ] && echo quit | nvidia-cuda-mps-control' EXIT
 echo "MPS: $mps"
 # A correct submission: the solution's answer files (the demo's alice_correct.zip).
-python3 scripts/sample-submissions.py "$work/samples" > /dev/null
+"$grader" samples "$work/samples" > /dev/null
 echo "jobs  submissions  seconds  per-hour"
 for c in $levels; do
   mkdir -p "$work/in$c"

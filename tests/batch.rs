@@ -1,5 +1,5 @@
 //! End-to-end tests of `grader batch` and `grader merge` over the sample submissions written by
-//! `scripts/sample-submissions.py` (correct, untouched, half-done, not compiling, corrupt,
+//! `grader samples` (correct, untouched, half-done, not compiling, corrupt,
 //! zip-slip, zip bomb, looping). A subset of checks keeps them quick; every kind of outcome shows.
 
 mod common;
@@ -12,7 +12,8 @@ use std::process::Command;
 const CHECKS: [&str; 3] = ["basic_block.shape", "bottleneck.shape", "he_init.layers"];
 
 fn samples(dir: &Path, keep: &[&str]) {
-    let status = Command::new("python3").arg(root().join("scripts/sample-submissions.py")).arg(dir).status().unwrap();
+    let status =
+        Command::new(env!("CARGO_BIN_EXE_grader")).current_dir(root()).arg("samples").arg(dir).status().unwrap();
     assert!(status.success());
     if !keep.is_empty() {
         for entry in std::fs::read_dir(dir).unwrap() {

@@ -34,9 +34,11 @@ pub fn strip(source: &str, comment: &str, path: &Path) -> Result<String> {
 
 /// Instructor-only files besides `hidden.rs` and `hidden/` (their modules are declared inside
 /// hidden regions).
-const INSTRUCTOR_ONLY: [&str; 5] = [
+const INSTRUCTOR_ONLY: [&str; 7] = [
     "grader/src/assign.rs",
     "grader/src/handout.rs",
+    "grader/src/samples.rs",
+    "grader/src/commands/samples.rs",
     "grader/src/commands/assign.rs",
     "grader/src/commands/autograder.rs",
     "grader/src/commands/handout.rs",

@@ -16,9 +16,6 @@
 //! [`catalog`] is the list of checks every stage reads; [`commands`] are the CLI's subcommands.
 //! This crate does not link libtorch.
 
-// BEGIN HIDDEN
-pub mod assign;
-// END HIDDEN
 pub mod batch;
 pub mod catalog;
 pub mod commands;
@@ -28,7 +25,9 @@ pub mod grade;
 pub mod markers;
 pub mod output;
 // BEGIN HIDDEN
+pub mod assign;
 pub mod handout;
+pub mod samples;
 // END HIDDEN
 pub mod profile;
 pub mod run;

@@ -42,6 +42,8 @@ enum Command {
     Handout(grader::commands::handout::Args),
     /// Write the student crate from the solution crate (instructors).
     Assign(grader::commands::assign::Args),
+    /// Write the bundled sample submissions into a folder (instructors; `make` grades them).
+    Samples(grader::commands::samples::Args),
     // END HIDDEN
 }
 
@@ -67,6 +69,7 @@ fn main() {
         Command::Assign(args) => grader::commands::assign::run(args),
         Command::Autograder(args) => grader::commands::autograder::run(args),
         Command::Handout(args) => grader::commands::handout::run(args),
+        Command::Samples(args) => grader::commands::samples::run(args),
         // END HIDDEN
     };
     match exit {

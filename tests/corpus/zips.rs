@@ -56,18 +56,13 @@ struct Patch {
 const ANSWERS: [&str; 5] =
     ["src/basic_block.rs", "src/bottleneck.rs", "src/he_init.rs", "src/training.rs", "src/ablation.rs"];
 
-/// The markers around the solution's code.
-const MARKERS: [&str; 3] = ["// BEGIN SOLUTION", "// BEGIN SOLUTION NO PROMPT", "// END SOLUTION"];
-
-/// The answer file `path` of `base` (`solution` without its markers, or `student`).
+/// The answer file `path` of `base` (`solution` as a correct student submits it, or `student`).
 fn answer(root: &Path, base: &str, path: &str) -> Result<String, String> {
+    if base == "solution" {
+        return grader::samples::solved(root, path).map_err(|e| format!("{e:#}"));
+    }
     let file = root.join(base).join(path);
-    let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-    Ok(if base == "solution" {
-        text.split_inclusive('\n').filter(|line| !MARKERS.contains(&line.trim())).collect()
-    } else {
-        text
-    })
+    std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))
 }
 
 /// The answer files of case `name`, its patches applied and its omissions left out.

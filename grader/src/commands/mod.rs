@@ -4,15 +4,14 @@
 // BEGIN HIDDEN
 pub mod assign;
 pub mod autograder;
+pub mod handout;
+pub mod samples;
 // END HIDDEN
 pub mod batch;
 pub mod check;
 pub mod common;
 pub mod demo;
 pub mod grade;
-// BEGIN HIDDEN
-pub mod handout;
-// END HIDDEN
 pub mod list;
 pub mod merge;
 pub mod pages;
