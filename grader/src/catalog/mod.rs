@@ -170,7 +170,8 @@ impl Check {
             (Exercise::BasicBlock | Exercise::Bottleneck, Visibility::Hidden) => {
                 "grader/judge/src/checks/blocks/hidden.rs"
             }
-            (Exercise::HeInit, _) => "grader/judge/src/checks/he_init.rs",
+            (Exercise::HeInit, Visibility::Public) => "grader/judge/src/checks/he_init/mod.rs",
+            (Exercise::HeInit, Visibility::Hidden) => "grader/judge/src/checks/he_init/hidden.rs",
             (Exercise::Training, _) => "grader/judge/src/checks/training.rs",
             (Exercise::Ablation, Visibility::Public) => "grader/judge/src/checks/ablation/mod.rs",
             (Exercise::Ablation, Visibility::Hidden) => "grader/judge/src/checks/ablation/hidden.rs",
