@@ -103,3 +103,26 @@ fn exit_codes_tell_a_wrong_command_line_from_a_grading_failure() {
         assert!(!missing.exists(), "{args:?} created {}", missing.display());
     }
 }
+
+/// `grader grade --format prairielearn` writes PrairieLearn's results.json: a refused submission
+/// is not gradable, with the reason as its message.
+#[test]
+fn prairielearn_results_say_when_a_submission_cannot_be_judged() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("jdoe.zip");
+    std::fs::write(&zip, b"PK\x03\x04 not really a zip").unwrap();
+    let out = dir.path().join("results");
+    let output = Command::new(env!("CARGO_BIN_EXE_grader"))
+        .current_dir(root())
+        .args(["grade", "--format", "prairielearn", "--quiet", "--out"])
+        .arg(&out)
+        .arg(&zip)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    let results: Value = serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["gradable"], false);
+    assert_eq!(results["score"], 0.0);
+    assert!(results["message"].as_str().unwrap().contains("not a readable zip archive"), "{results}");
+    assert!(results["tests"].as_array().is_some_and(|t| !t.is_empty()));
+}

@@ -9,6 +9,7 @@
 //! submission bytes, grader version and settings (`--regrade` forces).
 
 use crate::grade::{self, GradeOptions, Prepared};
+use crate::output::files::Platform;
 use crate::output::gradebook;
 use crate::output::report::{Report, SubmissionInfo};
 use crate::submission::Refusal;
@@ -204,6 +205,7 @@ fn finish(
     prepared: Option<Result<Prepared>>,
     base: &GradeOptions,
     student_out: &Path,
+    platform: Platform,
 ) -> Result<Report> {
     let options = GradeOptions {
         crate_dir: staged.crate_dir.clone().unwrap_or_default(),
@@ -220,12 +222,13 @@ fn finish(
         _ => grade::refused_report(&options, info.refused.as_deref().unwrap_or("refused"))?,
     };
     report.submission = Some(info);
-    crate::output::files::write_report_files(student_out, &report, true)?;
+    crate::output::files::write_report_files(student_out, &report, Some(platform))?;
     Ok(report)
 }
 
-/// Grades one submission (`grader grade`): staged under `out/.staging`, report in `out`.
-pub fn grade_one(path: &Path, base: &GradeOptions) -> Result<Report> {
+/// Grades one submission (`grader grade`): staged under `out/.staging`, report (and `platform`'s
+/// `results.json`) in `out`.
+pub fn grade_one(path: &Path, base: &GradeOptions, platform: Platform) -> Result<Report> {
     let workspace = crate::run::worker_build::Workspace::locate()?;
     let submission = Submission {
         student: student_id(&path.file_name().context("a submission path")?.to_string_lossy()),
@@ -240,7 +243,7 @@ pub fn grade_one(path: &Path, base: &GradeOptions) -> Result<Report> {
     let staged = stage(&submission, &workspace.root.join("student"), &base.out_dir.join(".staging"))?;
     let prepared =
         staged.crate_dir.as_ref().map(|dir| grade::prepare(&GradeOptions { crate_dir: dir.clone(), ..base.clone() }));
-    finish(staged, prepared, base, &base.out_dir)
+    finish(staged, prepared, base, &base.out_dir, platform)
 }
 
 /// What a batch did.
@@ -378,7 +381,7 @@ pub fn run(options: &BatchOptions) -> Result<BatchOutcome> {
             gpu_memory_fraction: gpu_memory_per_job(jobs),
             ..options.grading.clone()
         };
-        finish(staged, prepared, &grading, &folder)?;
+        finish(staged, prepared, &grading, &folder, Platform::Gradescope)?;
         let _ = free_slots.send(slot);
         crate::output::files::write_atomic(&folder.join(KEY_FILE), key.as_bytes())?;
         {

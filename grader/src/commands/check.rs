@@ -5,7 +5,7 @@ use crate::catalog::Exercise;
 use crate::exit::Exit;
 use crate::grade::GradeOptions;
 use crate::grade::grade;
-use crate::output::files::write_report_files;
+use crate::output::files::{Platform, write_report_files};
 use anyhow::Result;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -17,6 +17,19 @@ pub enum Format {
     Json,
     /// `report.json`, `report.html` and Gradescope's `results.json`.
     Gradescope,
+    /// `report.json`, `report.html` and PrairieLearn's `results.json` (external grader).
+    Prairielearn,
+}
+
+impl Format {
+    /// The course platform whose results file it adds, if any.
+    fn platform(self) -> Option<Platform> {
+        match self {
+            Format::Json => None,
+            Format::Gradescope => Some(Platform::Gradescope),
+            Format::Prairielearn => Some(Platform::Prairielearn),
+        }
+    }
 }
 
 /// Arguments of `grader check`.
@@ -69,7 +82,7 @@ fn check_once(args: &Args, only: &[String]) -> Result<bool> {
     let grading = GradingArgs { only: only.to_vec(), ..args.grading.clone() };
     let options = GradeOptions { trusted: true, ..grading.options(args.crate_dir.clone(), out.clone(), args.hidden) };
     let report = grade(&options)?;
-    let path = write_report_files(&out, &report, args.format == Format::Gradescope)?;
+    let path = write_report_files(&out, &report, args.format.platform())?;
     print!("{}", crate::output::summary::render(&report, &path, std::io::stdout().is_terminal()));
     Ok(report.all_passed())
 }

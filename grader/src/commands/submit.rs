@@ -108,7 +108,7 @@ fn public_checks(args: &Args) -> Result<serde_json::Value> {
             };
             let report = crate::grade::grade(&options)?;
             // Kept, so that the next submit of the same files reuses it.
-            crate::output::files::write_report_files(Path::new(SUBMIT_REPORT_DIR), &report, false)?;
+            crate::output::files::write_report_files(Path::new(SUBMIT_REPORT_DIR), &report, None)?;
             report
         }
     };

@@ -33,20 +33,31 @@ pub fn write_page(dir: &std::path::Path, report: &Report) -> std::io::Result<std
 }
 
 /// Writes a report's files into `dir`: `report.json`, `report.html` (the page students and
-/// instructors look at) and, with `gradescope`, Gradescope's `results.json`. Returns the path of
+/// instructors look at) and, for a course `platform`, its `results.json`. Returns the path of
 /// `report.json`.
 pub fn write_report_files(
     dir: &std::path::Path,
     report: &Report,
-    gradescope: bool,
+    platform: Option<Platform>,
 ) -> std::io::Result<std::path::PathBuf> {
     let json = dir.join("report.json");
     write_json_atomic(&json, report)?;
-    if gradescope {
-        write_json_atomic(&dir.join("results.json"), &report.to_gradescope())?;
+    match platform {
+        Some(Platform::Gradescope) => write_json_atomic(&dir.join("results.json"), &report.to_gradescope())?,
+        Some(Platform::Prairielearn) => write_json_atomic(&dir.join("results.json"), &report.to_prairielearn())?,
+        None => {}
     }
     write_page(dir, report)?;
     Ok(json)
+}
+
+/// A course platform whose autograder reads a `results.json` of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Platform {
+    /// Gradescope's autograder results (hidden checks visible after publication).
+    Gradescope,
+    /// PrairieLearn's external-grader results (score 0–1, plots as images).
+    Prairielearn,
 }
 
 /// Rewrites `grades.csv`, `check_stats.csv` and the dashboard `index.html` in `out` from the

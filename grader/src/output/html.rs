@@ -80,6 +80,14 @@ fn badge(status: &str) -> Markup {
     html! { span class={ "badge " (status) } { (status.replace('_', " ")) } }
 }
 
+/// One of a report's charts: the SVG (or why it could not be drawn) and its caption.
+pub struct Chart {
+    /// The SVG, or why there is none.
+    pub svg: Result<String, String>,
+    /// What it shows, in a sentence.
+    pub caption: String,
+}
+
 /// A chart with its caption, or why it could not be drawn.
 fn figure(svg: Result<String, String>, caption: &str) -> Markup {
     match svg {
@@ -104,8 +112,9 @@ fn history_points(history: &Value, field: &str) -> Vec<(f64, f64)> {
 
 /// The student's plots, from what the checks measured: training curves with the target line,
 /// He-init variances beside the reference's, and the ablation's accuracies.
-fn plots(report: &Report) -> Vec<Markup> {
+pub fn charts_of(report: &Report) -> Vec<Chart> {
     let mut figures = Vec::new();
+    let figure = |svg: Result<String, String>, caption: &str| Chart { svg, caption: caption.to_string() };
     if let Some(training) = check(report, "training.runs").filter(|c| !c.details["report"].is_null()) {
         let history = &training.details["report"]["history"];
         let target = check(report, "training.accuracy").and_then(|c| c.details["target"].as_f64()).unwrap_or(75.0);
@@ -191,7 +200,7 @@ pub fn report_page(report: &Report) -> String {
     let who = report.submission.as_ref().map_or_else(|| report.metadata.crate_path.clone(), |s| s.student.clone());
     let meta = &report.metadata;
     let checks_ran = if report.hidden_checks_included { "public and hidden checks" } else { "public checks only" };
-    let figures = plots(report);
+    let figures: Vec<Markup> = charts_of(report).into_iter().map(|c| figure(c.svg, &c.caption)).collect();
     let body = html! {
         h1 { "ResNet assignment — " (who) }
         p.meta { (meta.profile) " profile · " (checks_ran) " · graded " (meta.finished_at) " · grader " (meta.grader_version) " (" (meta.git_revision) ")" }
