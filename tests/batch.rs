@@ -142,6 +142,17 @@ fn a_killed_batch_resumes_without_regrading() {
         "bob was graded again"
     );
     assert_eq!(grades(&out).len(), 5);
+    // --regrade-status grades again only the submissions whose reports ended so.
+    let regrade = |statuses: &str| {
+        let output = batch(&submissions, &out, &["--regrade-status", statuses]).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert!(regrade("refused,does_not_compile").contains("graded 2 submission(s) now, 2 already"));
+    assert!(regrade("timeout").contains("graded 0 submission(s) now, 4 already"));
+    assert!(regrade("not_implemented").contains("graded 2 submission(s) now, 2 already"), "bob and carol");
+    let typo = batch(&submissions, &out, &["--regrade-status", "timeouts"]).output().unwrap();
+    assert_eq!(typo.status.code(), Some(64), "{}", String::from_utf8_lossy(&typo.stderr));
     // --regrade grades everything again.
     let output = batch(&submissions, &out, &["--regrade"]).output().unwrap();
     assert!(String::from_utf8_lossy(&output.stdout).contains("graded 4 submission(s) now, 0 already"));

@@ -264,12 +264,78 @@ pub struct BatchOptions {
     pub out: PathBuf,
     /// Only this shard.
     pub shard: Option<Shard>,
-    /// Regrade even what is already graded.
-    pub regrade: bool,
+    /// Which submissions already graded with the same settings are graded again.
+    pub regrade: Regrade,
     /// Submissions whose checks run at the same time (several students' checks share one GPU).
     pub jobs: usize,
     /// Everything else, as for one crate (crate_dir and out_dir are set per student).
     pub grading: GradeOptions,
+}
+
+/// Which already-graded submissions (same bytes, grader and settings) a batch grades again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Regrade {
+    /// None: their reports stay.
+    #[default]
+    Nothing,
+    /// All of them (`--regrade`).
+    Everything,
+    /// Those whose report ended in one of these ways (`--regrade-status timeout,error`), e.g.
+    /// after an infrastructure hiccup.
+    Ended(Vec<Ending>),
+}
+
+/// A way a report can end, as `--regrade-status` names it: a check's status (`timeout`, `error`,
+/// `failed`, `not_implemented`, `skipped`) or the submission's (`refused`, `does_not_compile`,
+/// `graded_with_timeouts`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Some check of the report ended so.
+    Check(crate::output::report::Status),
+    /// The submission's grading ended so.
+    Submission(crate::output::report::SubmissionStatus),
+}
+
+impl std::str::FromStr for Ending {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        use crate::output::report::{Status, SubmissionStatus};
+        if let Ok(status) = serde_json::from_value::<Status>(serde_json::Value::String(s.to_string())) {
+            return Ok(Ending::Check(status));
+        }
+        SubmissionStatus::ALL.into_iter().find(|status| status.as_str() == s).map(Ending::Submission).ok_or_else(|| {
+            format!(
+                "{s:?} is not a status: use a check's (passed, failed, not_implemented, error, timeout, skipped) or a submission's (refused, does_not_compile, graded_with_timeouts)"
+            )
+        })
+    }
+}
+
+impl Ending {
+    /// Whether `report` ended so.
+    pub fn in_report(self, report: &Report) -> bool {
+        match self {
+            Ending::Check(status) => report.checks.iter().any(|c| c.status == status),
+            Ending::Submission(status) => report.submission_status() == status,
+        }
+    }
+}
+
+impl Regrade {
+    /// Whether a submission already graded with the same settings, whose report is in `folder`,
+    /// is graded again.
+    fn again(&self, folder: &Path) -> bool {
+        match self {
+            Regrade::Nothing => false,
+            Regrade::Everything => true,
+            Regrade::Ended(endings) => std::fs::read_to_string(folder.join("report.json"))
+                .ok()
+                .and_then(|text| serde_json::from_str::<Report>(&text).ok())
+                // An unreadable report is graded again.
+                .is_none_or(|report| endings.iter().any(|ending| ending.in_report(&report))),
+        }
+    }
 }
 
 /// Folders no build or worker of a batch may see: the submissions and the outputs.
@@ -282,7 +348,8 @@ fn private_folders(options: &BatchOptions) -> Vec<PathBuf> {
 type BuiltSubmission = (usize, usize, Staged, Option<Result<Prepared>>);
 
 /// The selected submissions that need grading, with their grading keys, and how many selected
-/// ones already have a report made with the same key (reused, unless `--regrade`).
+/// ones already have a report made with the same key (reused, unless [`BatchOptions::regrade`]
+/// says otherwise).
 fn pending(options: &BatchOptions) -> Result<(Vec<(Submission, String)>, usize)> {
     let mut pending = Vec::new();
     let mut reused = 0;
@@ -291,7 +358,7 @@ fn pending(options: &BatchOptions) -> Result<(Vec<(Submission, String)>, usize)>
         let folder = options.out.join(&submission.student);
         let done = std::fs::read_to_string(folder.join(KEY_FILE)).ok().as_deref() == Some(key.as_str())
             && folder.join("report.json").is_file();
-        if done && !options.regrade {
+        if done && !options.regrade.again(&folder) {
             reused += 1;
         } else {
             pending.push((submission, key));

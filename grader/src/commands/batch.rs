@@ -1,7 +1,7 @@
 //! `grader batch`: grade a folder of submissions into per-student reports and a gradebook.
 
 use super::common::GradingArgs;
-use crate::batch::{BatchOptions, Shard, run as run_batch};
+use crate::batch::{BatchOptions, Ending, Regrade, Shard, run as run_batch};
 use crate::exit::Exit;
 use anyhow::Result;
 use std::path::PathBuf;
@@ -18,8 +18,14 @@ pub struct Args {
     #[arg(long, value_name = "K/N")]
     shard: Option<Shard>,
     /// Regrade submissions already graded with the same settings.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "regrade_status")]
     regrade: bool,
+    /// Regrade only the submissions already graded whose report ended so: a check's status
+    /// (timeout, error, failed, not_implemented, skipped) or the submission's (refused,
+    /// does_not_compile, graded_with_timeouts), e.g. `timeout,error` after an infrastructure
+    /// hiccup. Comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "STATUS,…")]
+    regrade_status: Vec<Ending>,
     /// Public checks only.
     #[arg(long)]
     public_only: bool,
@@ -41,7 +47,11 @@ pub fn run(args: Args) -> Result<Exit> {
         submissions: args.submissions,
         out: args.out.clone(),
         shard: args.shard,
-        regrade: args.regrade,
+        regrade: match (args.regrade, args.regrade_status) {
+            (true, _) => Regrade::Everything,
+            (false, endings) if endings.is_empty() => Regrade::Nothing,
+            (false, endings) => Regrade::Ended(endings),
+        },
         jobs: args.jobs as usize,
         grading,
     };

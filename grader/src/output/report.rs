@@ -262,6 +262,10 @@ pub enum SubmissionStatus {
 }
 
 impl SubmissionStatus {
+    /// Every status.
+    pub const ALL: [SubmissionStatus; 4] =
+        [Self::Graded, Self::GradedWithTimeouts, Self::DoesNotCompile, Self::Refused];
+
     /// Its name in `grades.csv` and the pages.
     pub fn as_str(self) -> &'static str {
         match self {
