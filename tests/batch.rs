@@ -57,7 +57,8 @@ fn grades(out: &Path) -> BTreeMap<String, Vec<String>> {
             "max",
             "status",
             "reason",
-            "source"
+            "source",
+            "override"
         ]
     );
     records.map(|fields| (fields[0].clone(), fields)).collect()

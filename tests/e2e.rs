@@ -126,3 +126,44 @@ fn prairielearn_results_say_when_a_submission_cannot_be_judged() {
     assert!(results["message"].as_str().unwrap().contains("not a readable zip archive"), "{results}");
     assert!(results["tests"].as_array().is_some_and(|t| !t.is_empty()));
 }
+
+/// An instructor's overrides (`overrides.csv` in a batch folder) reach the gradebook, the student's
+/// page and the dashboard, stay applied once however often the pages are rewritten, and leave the
+/// grader's own report as it measured.
+#[test]
+fn overrides_reach_the_gradebook_page_and_dashboard_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let graded = dir.path().join("graded");
+    common::copy_tree(&root().join("tests/fixtures/reports"), &graded);
+    let raw: Value =
+        serde_json::from_str(&std::fs::read_to_string(graded.join("correct/report.json")).unwrap()).unwrap();
+    std::fs::write(
+        graded.join("overrides.csv"),
+        "student,target,points,reason,who,when\ncorrect,training.accuracy,-2,copied the training loop,TA Kim,2026-11-30\n",
+    )
+    .unwrap();
+    let pages = || {
+        let output = Command::new(env!("CARGO_BIN_EXE_grader")).arg("pages").arg(&graded).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    };
+    for _ in 0..2 {
+        pages();
+        let rows = common::read_csv(&graded.join("grades.csv"));
+        let row = rows.iter().find(|r| r[0] == "correct").unwrap();
+        assert_eq!(row[6].parse::<f64>().unwrap(), raw["score"].as_f64().unwrap() - 2.0, "{row:?}");
+        assert_eq!(row[11], "-2", "{row:?}");
+    }
+    let page = std::fs::read_to_string(graded.join("correct/report.html")).unwrap();
+    assert!(page.contains("Overrides") && page.contains("copied the training loop") && page.contains("TA Kim"));
+    let index = std::fs::read_to_string(graded.join("index.html")).unwrap();
+    assert!(index.contains("Overrides (1)") && index.contains("copied the training loop"), "the dashboard lists it");
+    let after: Value =
+        serde_json::from_str(&std::fs::read_to_string(graded.join("correct/report.json")).unwrap()).unwrap();
+    assert_eq!(after, raw, "report.json holds what the grader measured");
+    // A mistake in the file is an error that names its line, not a silent skip.
+    std::fs::write(graded.join("overrides.csv"), "student,target,points,reason,who,when\nnobody,he_init,+1,r,w,d\n")
+        .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_grader")).arg("pages").arg(&graded).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("overrides.csv:2: no graded student `nobody`"));
+}

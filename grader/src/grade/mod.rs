@@ -205,6 +205,7 @@ fn assemble(options: &GradeOptions, mut results: Vec<CheckResult>, build: BuildI
         checks: results,
         build,
         submission: None,
+        overrides: Vec::new(),
         metadata: Metadata {
             grader_version: env!("CARGO_PKG_VERSION").to_string(),
             git_revision: env!("GRADER_GIT_REVISION").to_string(),

@@ -61,9 +61,14 @@ pub enum Platform {
 }
 
 /// Rewrites `grades.csv`, `check_stats.csv` and the dashboard `index.html` in `out` from the
-/// reports there; returns them.
+/// reports there, with the folder's overrides applied (and the pages of the students they
+/// concern rewritten to show them); returns the reports so.
 pub fn write_batch_outputs(out: &Path) -> anyhow::Result<BTreeMap<String, Report>> {
-    let reports = load_reports(out)?;
+    let mut reports = load_reports(out)?;
+    crate::output::overrides::apply_file(out, &mut reports)?;
+    for (student, report) in reports.iter().filter(|(_, r)| !r.overrides.is_empty()) {
+        write_page(&out.join(student), report)?;
+    }
     write_atomic(&out.join("grades.csv"), grades_csv(&reports).as_bytes())?;
     write_atomic(&out.join("check_stats.csv"), check_stats_csv(&reports).as_bytes())?;
     write_atomic(&out.join("index.html"), crate::output::html::dashboard_page(&reports).as_bytes())?;

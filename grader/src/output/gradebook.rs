@@ -71,15 +71,16 @@ fn points(x: f64) -> String {
 pub fn grades_csv(reports: &BTreeMap<String, Report>) -> String {
     let mut header = vec!["student".to_string()];
     header.extend(Exercise::ALL.iter().map(|e| e.id().to_string()));
-    header.extend(["total", "max", "status", "reason", "source"].map(String::from));
+    header.extend(["total", "max", "status", "reason", "source", "override"].map(String::from));
     let mut rows = vec![header];
     let mut possible = vec!["POINTS POSSIBLE".to_string()];
     possible.extend(Exercise::ALL.iter().map(|e| points(e.points())));
     let total: f64 = Exercise::ALL.iter().map(|e| e.points()).sum();
-    possible.extend([points(total), points(total), String::new(), String::new(), String::new()]);
+    possible.extend([points(total), points(total), String::new(), String::new(), String::new(), String::new()]);
     rows.push(possible);
     for (student, report) in reports {
-        let mut row = vec![text_cell(student)];
+        // Ids keep only letters, digits, `-`, `_` and `.`: no formula, and the folder's own name.
+        let mut row = vec![student.clone()];
         for exercise in Exercise::ALL {
             let score = report.exercises.iter().find(|e| e.id == exercise).map_or(0.0, |e| e.score);
             row.push(points(score));
@@ -90,6 +91,11 @@ pub fn grades_csv(reports: &BTreeMap<String, Report>) -> String {
             report.submission_status().as_str().to_string(),
             text_cell(&report.short_reason()),
             text_cell(report.submission.as_ref().map_or("", |s| s.source.as_str())),
+            if report.overrides.is_empty() {
+                String::new()
+            } else {
+                format!("{:+}", crate::output::overrides::change(report))
+            },
         ]);
         rows.push(row);
     }
@@ -235,7 +241,7 @@ mod tests {
         let csv = grades_csv(&BTreeMap::new());
         assert_eq!(
             csv,
-            "student,basic_block,bottleneck,he_init,training,ablation,total,max,status,reason,source\nPOINTS POSSIBLE,15,15,10,15,10,65,65,,,\n"
+            "student,basic_block,bottleneck,he_init,training,ablation,total,max,status,reason,source,override\nPOINTS POSSIBLE,15,15,10,15,10,65,65,,,,\n"
         );
     }
 }

@@ -7,6 +7,7 @@
 
 use crate::output::charts::{self, Series, Target};
 use crate::output::gradebook;
+use crate::output::overrides::Override;
 use crate::output::report::SubmissionStatus;
 use crate::output::report::{CheckResult, Report, Status};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -213,6 +214,10 @@ pub fn report_page(report: &Report) -> String {
             p { "Your crate does not compile:" }
             pre { (errors) }
         }
+        @if !report.overrides.is_empty() {
+            h2 { "Overrides" }
+            (overrides_table(report.overrides.iter().map(|o| (None, o))))
+        }
         h2 { "Exercises" }
         table #exercises {
             thead { tr { th { "Exercise" } th { "File" } th.num { "Score" } th { "Status" } } }
@@ -269,6 +274,7 @@ pub fn dashboard_page(reports: &BTreeMap<String, Report>) -> String {
         (check_stats_table(reports))
         (common_failures(reports))
         (status_lists(reports))
+        (dashboard_overrides(reports))
         (students_table(reports))
     };
     page("ResNet assignment — class dashboard", body, &format!("{SORT_SCRIPT}{READY}"))
@@ -372,6 +378,44 @@ fn status_lists(reports: &BTreeMap<String, Report>) -> Markup {
                 ul {
                     @for (student, report) in rows {
                         li { a href=(format!("{student}/report.html")) { (student) } ": " (reason(status, report)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Every override of the batch folder.
+fn dashboard_overrides(reports: &BTreeMap<String, Report>) -> Markup {
+    let all: Vec<(Option<&str>, &Override)> =
+        reports.iter().flat_map(|(student, r)| r.overrides.iter().map(move |o| (Some(student.as_str()), o))).collect();
+    html! {
+        h2 { "Overrides (" (all.len()) ")" }
+        @if all.is_empty() {
+            p.meta { "None (" (crate::output::overrides::FILE) " in this folder lists them)." }
+        } @else {
+            (overrides_table(all.into_iter()))
+        }
+    }
+}
+
+/// Overrides as a table (with the student's column when `student` is given).
+fn overrides_table<'a>(rows: impl Iterator<Item = (Option<&'a str>, &'a Override)>) -> Markup {
+    let rows: Vec<_> = rows.collect();
+    let with_student = rows.iter().any(|(s, _)| s.is_some());
+    html! {
+        table.overrides {
+            thead { tr {
+                @if with_student { th { "Student" } }
+                th { "Check or exercise" } th.num { "Points" } th { "Reason" } th { "By" } th { "When" }
+            } }
+            tbody {
+                @for (student, o) in rows {
+                    tr {
+                        @if let Some(student) = student { td { a href=(format!("{student}/report.html")) { (student) } } }
+                        td { code { (o.target) } }
+                        td.num { (o.before) " → " (o.after) }
+                        td { (o.reason) } td { (o.who) } td { (o.when) }
                     }
                 }
             }

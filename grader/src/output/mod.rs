@@ -8,6 +8,7 @@ pub mod files;
 pub mod gradebook;
 pub mod gradescope;
 pub mod html;
+pub mod overrides;
 pub mod prairielearn;
 pub mod report;
 pub mod schema;

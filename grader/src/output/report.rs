@@ -206,6 +206,10 @@ pub struct Report {
     pub submission: Option<SubmissionInfo>,
     /// Facts about the run.
     pub metadata: Metadata,
+    /// Instructor overrides applied to the scores above (a batch folder's `overrides.csv`; never
+    /// in a `report.json` the grader wrote, which holds what it measured).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<crate::output::overrides::Override>,
 }
 
 impl Report {
