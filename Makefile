@@ -4,7 +4,7 @@
 #   make test       every test of the workspace
 #   make check      grade student/ with the public checks (CRATE=solution, HIDDEN=1, PROFILE=full DATA=dir,
 #                   ONLY="basic_block he_init.layers": those exercises or checks, reported in a folder of their own;
-#                   failed checks end it normally, STRICT=1 keeps the exit code: 1 some failed, 2 could not grade)
+#                   failed checks end it normally, STRICT=1 keeps the exit code: 1 some failed, 2 could not grade, 64 usage)
 #   make watch      check, then re-check an exercise each time its file is saved (CRATE=..., Ctrl-C stops)
 #   make submit     write submission.zip (STUDENT_ID=jdoe, FORCE=1 to overwrite)
 #   make batch      grade a folder of submissions (SUBMISSIONS=dir OUT=dir, SHARD=K/N)

@@ -54,13 +54,17 @@ impl std::str::FromStr for Shard {
     }
 }
 
-/// A folder-name-safe student id from a submission's name: letters and digits of any script are
-/// kept (`李.zip` is `李`, `çé.zip` is `çé`); separators, spaces, punctuation and control
-/// characters become `_`. The file name itself is kept in the report and the gradebook's `source`.
+/// A folder-name-safe student id from a submission's name (`.zip` in any case dropped): ASCII
+/// letters, digits, `-`, `_` and `.` are kept, and so is every other script's text (`李.zip` is
+/// `李`, `çé.zip` is `çé`, accents written as combining marks too); ASCII punctuation, spaces,
+/// separators and control characters become `_`. The file name itself is kept in the report and
+/// the gradebook's `source`.
 pub fn student_id(name: &str) -> String {
-    let stem = name.strip_suffix(".zip").or_else(|| name.strip_suffix(".ZIP")).unwrap_or(name);
-    let id: String =
-        stem.chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' }).collect();
+    let stem = if name.to_ascii_lowercase().ends_with(".zip") { &name[..name.len() - 4] } else { name };
+    let kept = |c: char| {
+        c.is_ascii_alphanumeric() || "-_.".contains(c) || (!c.is_ascii() && !c.is_control() && !c.is_whitespace())
+    };
+    let id: String = stem.chars().map(|c| if kept(c) { c } else { '_' }).collect();
     let id = id.trim_matches('.').to_string();
     if id.is_empty() { "submission".to_string() } else { id }
 }
@@ -562,6 +566,8 @@ mod tests {
         assert_eq!(student_id("çé.zip"), "çé");
         assert_eq!(student_id("ñü.zip"), "ñü");
         assert_eq!(student_id("李.zip"), "李");
+        assert_eq!(student_id("Zoe\u{301}.ZIP"), "Zoe\u{301}", "macOS writes é as e and a combining accent");
+        assert_eq!(student_id("a\u{2028}b.Zip"), "a_b", "a line separator is no name");
         assert_eq!(student_id("=cmd|' /C calc'!A0.zip"), "_cmd____C_calc__A0");
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a b.zip"), b"").unwrap();

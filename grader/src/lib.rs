@@ -3,8 +3,8 @@
 //!
 //! The tree follows the pipeline a submission goes through:
 //!
-//! 1. [`submission`] — intake (a zip or folder, unpacked safely, its manifest read) and transplant
-//!    (its answer files into a fresh copy of the assignment crate);
+//! 1. [`submission`] — intake (a zip or folder, read into memory with limits) and transplant (its
+//!    answer files into a fresh copy of the assignment crate);
 //! 2. [`run`] — build the submission's worker in the build sandbox, then run the planned checks:
 //!    each in a `grader-judge` process (`grader/judge`, which holds the reference and computes every
 //!    verdict) that drives the worker (`grader-worker`, the submission's code and nothing else) in

@@ -1,6 +1,6 @@
 //! Line markers that delimit regions of a source file: `// BEGIN SOLUTION` … `// END SOLUTION` in
-//! the solution (see [`crate::assign`]), `// BEGIN HIDDEN` … `// END HIDDEN` in the grader (see
-//! [`crate::handout`]). One parser for both: regions do not nest, every region closes, and a line
+//! the solution (`grader assign` makes the student crate of it), `// BEGIN HIDDEN` … `// END HIDDEN`
+//! in the grader (`grader handout` leaves them out). One parser for both: regions do not nest, every region closes, and a line
 //! that starts like a marker but is not one is an error (a typo must not leak a region).
 
 use anyhow::{Result, bail};

@@ -15,7 +15,7 @@ pub fn digest(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
         .unwrap()
         .into_iter()
         .map(|path| {
-            let bytes = std::fs::read(&path).unwrap_or_default();
+            let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             (path, bytes)
         })
         .collect()

@@ -1,6 +1,5 @@
 //! Tests of grading with stand-in judges, and of plans and scoring.
 
-use super::plan::process_groups;
 use super::results::result_for;
 use super::*;
 use crate::run::sandbox::{ChildRun, Clock, Exit, Limits};
@@ -26,6 +25,8 @@ fn a_todo_in_another_exercise_sends_the_student_to_that_exercises_file() {
 }
 
 // BEGIN HIDDEN
+use super::plan::process_groups;
+
 #[test]
 fn plans_add_dependencies_and_keep_catalog_order() {
     let ids: Vec<&str> =

@@ -1,5 +1,5 @@
-//! Stage 3 and 4 of grading: build the submission's worker, then run the planned checks, each in a
-//! judge process that drives the worker in its sandbox, and collect their results.
+//! Stage 2 of grading (see the crate docs): build the submission's worker, then run the planned
+//! checks, each in a judge process that drives the worker in its sandbox.
 //!
 //! [`worker_build`] builds the worker in the build sandbox; [`sandbox`] starts processes with limits,
 //! namespaces, seccomp and an unprivileged uid ([`jail`]); [`protocol`] is what a judge process

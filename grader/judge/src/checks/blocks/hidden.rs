@@ -4,6 +4,7 @@
 //! the usual mistakes and names the one the student's block reproduces.
 
 use super::*;
+use tch::nn::{ModuleT, VarStore};
 
 impl Block {
     /// The stride sits on this convolution (0-based).

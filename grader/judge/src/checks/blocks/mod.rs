@@ -8,7 +8,6 @@ use crate::context::Context;
 use crate::worker::Stop;
 use grader::run::protocol::Outcome;
 use std::collections::HashMap;
-use tch::nn::{ModuleT, VarStore};
 use tch::{Device, Kind, Tensor};
 use wire::frame::{Tensors, named};
 use wire::{BlockKind, BlockRequest, BlockResponse, BlockShape, Request, Response};
