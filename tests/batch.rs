@@ -58,7 +58,12 @@ fn grades(out: &Path) -> BTreeMap<String, Vec<String>> {
             "status",
             "reason",
             "source",
-            "override"
+            "override",
+            "raw_total",
+            "submitted_at",
+            "time_source",
+            "late_hours",
+            "penalty_percent"
         ]
     );
     records.map(|fields| (fields[0].clone(), fields)).collect()

@@ -167,3 +167,38 @@ fn overrides_reach_the_gradebook_page_and_dashboard_once() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("overrides.csv:2: no graded student `nobody`"));
 }
+
+/// A batch folder's `course.toml` (and the platform's `submitted.csv`) make a late submission
+/// cost its penalty in the gradebook, on its page and on the dashboard, once.
+#[test]
+fn a_late_submission_costs_its_penalty_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let graded = dir.path().join("graded");
+    common::copy_tree(&root().join("tests/fixtures/reports"), &graded);
+    let raw: Value =
+        serde_json::from_str(&std::fs::read_to_string(graded.join("correct/report.json")).unwrap()).unwrap();
+    let raw = raw["score"].as_f64().unwrap();
+    std::fs::write(
+        graded.join("course.toml"),
+        "due = \"2026-12-01T23:59:00Z\"\ngrace = \"15m\"\npenalty_per_day = 10\n",
+    )
+    .unwrap();
+    std::fs::write(graded.join("submitted.csv"), "student,submitted_at\ncorrect,2026-12-03T00:59:00Z\n").unwrap();
+    for _ in 0..2 {
+        let output = Command::new(env!("CARGO_BIN_EXE_grader")).arg("pages").arg(&graded).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let rows = common::read_csv(&graded.join("grades.csv"));
+        let header = &rows[0];
+        let row = rows.iter().find(|r| r[0] == "correct").unwrap();
+        let cell = |name: &str| row[header.iter().position(|h| h == name).unwrap()].clone();
+        assert_eq!(cell("penalty_percent"), "20", "two started days late: {row:?}");
+        assert_eq!(cell("late_hours"), "25.00");
+        assert_eq!(cell("time_source"), "platform");
+        assert_eq!(cell("raw_total").parse::<f64>().unwrap(), raw);
+        assert_eq!(cell("total").parse::<f64>().unwrap(), (raw * 0.8 * 100.0).round() / 100.0);
+    }
+    let page = std::fs::read_to_string(graded.join("correct/report.html")).unwrap();
+    assert!(page.contains("id=\"lateness\"") && page.contains("−20%"), "the page states the penalty");
+    let index = std::fs::read_to_string(graded.join("index.html")).unwrap();
+    assert!(index.contains("Lateness (1 late)"), "the dashboard counts it");
+}

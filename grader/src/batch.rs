@@ -159,6 +159,7 @@ pub fn stage(submission: &Submission, pristine: &Path, slot: &Path) -> Result<St
         missing: Vec::new(),
         ignored: Vec::new(),
         refused: None,
+        claimed_at: None,
     };
     let files = match intake::read_submission(&submission.path, &IntakeLimits::default()) {
         Ok(files) => files,
@@ -167,6 +168,7 @@ pub fn stage(submission: &Submission, pristine: &Path, slot: &Path) -> Result<St
             return Ok(Staged { info, crate_dir: None });
         }
     };
+    info.claimed_at = manifest_time(&files);
     let crate_dir = slot.join("crate");
     match transplant::transplant(&files, pristine, &crate_dir) {
         Ok(t) => {
@@ -185,6 +187,16 @@ pub fn stage(submission: &Submission, pristine: &Path, slot: &Path) -> Result<St
         }
         Err(TransplantError::Io(e)) => Err(e),
     }
+}
+
+/// `created_at` of the submission's `manifest.json` (the shallowest one), as `make submit` wrote it.
+fn manifest_time(files: &intake::Files) -> Option<String> {
+    let (_, bytes) = files
+        .iter()
+        .filter(|(name, _)| name.rsplit('/').next() == Some("manifest.json"))
+        .min_by_key(|(name, _)| name.matches('/').count())?;
+    let manifest: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    manifest["created_at"].as_str().map(str::to_string)
 }
 
 /// libtorch's CPU threads for each check process when `jobs` students are graded at once: the
@@ -556,6 +568,17 @@ mod tests {
         for bad in ["0/3", "4/3", "1-3", "a/b", "1/0"] {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_manifest_time_comes_from_the_shallowest_manifest() {
+        let files: intake::Files = [
+            ("hw/manifest.json".to_string(), br#"{"created_at": "2026-12-01T10:00:00Z"}"#.to_vec()),
+            ("hw/notes/manifest.json".to_string(), br#"{"created_at": "1999-01-01T00:00:00Z"}"#.to_vec()),
+        ]
+        .into();
+        assert_eq!(manifest_time(&files).as_deref(), Some("2026-12-01T10:00:00Z"));
+        assert_eq!(manifest_time(&intake::Files::new()), None);
     }
 
     #[test]

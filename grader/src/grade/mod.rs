@@ -206,6 +206,7 @@ fn assemble(options: &GradeOptions, mut results: Vec<CheckResult>, build: BuildI
         build,
         submission: None,
         overrides: Vec::new(),
+        lateness: None,
         metadata: Metadata {
             grader_version: env!("CARGO_PKG_VERSION").to_string(),
             git_revision: env!("GRADER_GIT_REVISION").to_string(),

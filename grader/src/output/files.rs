@@ -66,7 +66,8 @@ pub enum Platform {
 pub fn write_batch_outputs(out: &Path) -> anyhow::Result<BTreeMap<String, Report>> {
     let mut reports = load_reports(out)?;
     crate::output::overrides::apply_file(out, &mut reports)?;
-    for (student, report) in reports.iter().filter(|(_, r)| !r.overrides.is_empty()) {
+    crate::output::deadline::apply_files(out, &mut reports)?;
+    for (student, report) in reports.iter().filter(|(_, r)| !r.overrides.is_empty() || r.lateness.is_some()) {
         write_page(&out.join(student), report)?;
     }
     write_atomic(&out.join("grades.csv"), grades_csv(&reports).as_bytes())?;

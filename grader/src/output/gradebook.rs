@@ -54,6 +54,30 @@ fn text_cell(text: &str) -> String {
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_string() }
 }
 
+/// The number of columns of the first row (the header).
+fn header_len(rows: &[Vec<String>]) -> usize {
+    rows.first().map_or(0, Vec::len)
+}
+
+/// The score the grader measured, before overrides and the late penalty.
+fn raw_total(report: &Report) -> f64 {
+    let before_penalty = report.lateness.as_ref().map_or(report.score, |l| l.score_before);
+    before_penalty - crate::output::overrides::change(report)
+}
+
+/// `submitted_at`, `time_source`, `late_hours`, `penalty_percent` (empty without a course file).
+fn lateness_cells(lateness: Option<&crate::output::deadline::Lateness>) -> [String; 4] {
+    match lateness {
+        None => Default::default(),
+        Some(l) => [
+            l.submitted_at.clone().unwrap_or_default(),
+            serde_json::to_value(l.source).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+            format!("{:.2}", l.late_by_s as f64 / 3600.0),
+            points(l.penalty_percent),
+        ],
+    }
+}
+
 /// `rows` as CSV text (RFC 4180 quoting where a field needs it, `\n` line ends), by the `csv` crate.
 fn csv_text(rows: impl IntoIterator<Item = Vec<String>>) -> String {
     let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
@@ -71,15 +95,32 @@ fn points(x: f64) -> String {
 pub fn grades_csv(reports: &BTreeMap<String, Report>) -> String {
     let mut header = vec!["student".to_string()];
     header.extend(Exercise::ALL.iter().map(|e| e.id().to_string()));
-    header.extend(["total", "max", "status", "reason", "source", "override"].map(String::from));
+    header.extend(
+        [
+            "total",
+            "max",
+            "status",
+            "reason",
+            "source",
+            "override",
+            "raw_total",
+            "submitted_at",
+            "time_source",
+            "late_hours",
+            "penalty_percent",
+        ]
+        .map(String::from),
+    );
     let mut rows = vec![header];
     let mut possible = vec!["POINTS POSSIBLE".to_string()];
     possible.extend(Exercise::ALL.iter().map(|e| points(e.points())));
     let total: f64 = Exercise::ALL.iter().map(|e| e.points()).sum();
-    possible.extend([points(total), points(total), String::new(), String::new(), String::new(), String::new()]);
+    possible.extend([points(total), points(total)]);
+    possible.resize(header_len(&rows), String::new());
     rows.push(possible);
     for (student, report) in reports {
-        // Ids keep only letters, digits, `-`, `_` and `.`: no formula, and the folder's own name.
+        // An id holds no `=`, `+`, `@` or space (see `batch::student_id`) and is the folder's name:
+        // it is not quoted.
         let mut row = vec![student.clone()];
         for exercise in Exercise::ALL {
             let score = report.exercises.iter().find(|e| e.id == exercise).map_or(0.0, |e| e.score);
@@ -96,7 +137,9 @@ pub fn grades_csv(reports: &BTreeMap<String, Report>) -> String {
             } else {
                 format!("{:+}", crate::output::overrides::change(report))
             },
+            points(raw_total(report)),
         ]);
+        row.extend(lateness_cells(report.lateness.as_ref()));
         rows.push(row);
     }
     csv_text(rows)
@@ -241,7 +284,7 @@ mod tests {
         let csv = grades_csv(&BTreeMap::new());
         assert_eq!(
             csv,
-            "student,basic_block,bottleneck,he_init,training,ablation,total,max,status,reason,source,override\nPOINTS POSSIBLE,15,15,10,15,10,65,65,,,,\n"
+            "student,basic_block,bottleneck,he_init,training,ablation,total,max,status,reason,source,override,raw_total,submitted_at,time_source,late_hours,penalty_percent\nPOINTS POSSIBLE,15,15,10,15,10,65,65,,,,,,,,,\n"
         );
     }
 }

@@ -6,6 +6,7 @@
 //! escaped unless it is marked as markup (the SVG charts, the scripts and the style sheet).
 
 use crate::output::charts::{self, Series, Target};
+use crate::output::deadline::{Lateness, TimeSource};
 use crate::output::gradebook;
 use crate::output::overrides::Override;
 use crate::output::report::SubmissionStatus;
@@ -214,6 +215,9 @@ pub fn report_page(report: &Report) -> String {
             p { "Your crate does not compile:" }
             pre { (errors) }
         }
+        @if let Some(late) = &report.lateness {
+            p.meta #lateness { (lateness_line(late)) }
+        }
         @if !report.overrides.is_empty() {
             h2 { "Overrides" }
             (overrides_table(report.overrides.iter().map(|o| (None, o))))
@@ -275,6 +279,7 @@ pub fn dashboard_page(reports: &BTreeMap<String, Report>) -> String {
         (common_failures(reports))
         (status_lists(reports))
         (dashboard_overrides(reports))
+        (dashboard_lateness(reports))
         (students_table(reports))
     };
     page("ResNet assignment — class dashboard", body, &format!("{SORT_SCRIPT}{READY}"))
@@ -381,6 +386,44 @@ fn status_lists(reports: &BTreeMap<String, Report>) -> Markup {
                     }
                 }
             }
+        }
+    }
+}
+
+/// A submission's time, due date and penalty, in a sentence.
+fn lateness_line(late: &Lateness) -> String {
+    let when = match (&late.submitted_at, late.source) {
+        (Some(at), TimeSource::Platform) => format!("Submitted {at} (the course platform's time)"),
+        (Some(at), _) => format!("Submitted {at} (by the submission's own manifest: the student's clock)"),
+        (None, _) => "Submission time unknown (no platform time, no manifest): no penalty applied".to_string(),
+    };
+    let cost = if late.late_by_s == 0 {
+        "on time".to_string()
+    } else {
+        format!(
+            "{} late: −{}% ({} before the penalty)",
+            humantime::format_duration(std::time::Duration::from_secs(late.late_by_s)),
+            late.penalty_percent,
+            late.score_before
+        )
+    };
+    format!("{when}; due {}; {cost}.", late.due)
+}
+
+/// Late submissions, and those whose time only the student's machine vouches for.
+fn dashboard_lateness(reports: &BTreeMap<String, Report>) -> Markup {
+    let dated: Vec<(&String, &Lateness)> =
+        reports.iter().filter_map(|(student, r)| Some((student, r.lateness.as_ref()?))).collect();
+    if dated.is_empty() {
+        return html! {};
+    }
+    let late: Vec<_> = dated.iter().filter(|(_, l)| l.late_by_s > 0 || l.source != TimeSource::Platform).collect();
+    html! {
+        h2 { "Lateness (" (dated.iter().filter(|(_, l)| l.late_by_s > 0).count()) " late)" }
+        @if late.is_empty() {
+            p.meta { "Every submission was on time by the platform's clock." }
+        } @else {
+            ul { @for (student, l) in late { li { a href=(format!("{student}/report.html")) { (student) } ": " (lateness_line(l)) } } }
         }
     }
 }

@@ -4,6 +4,7 @@
 //! reports know nothing of pages or gradebooks.
 
 pub mod charts;
+pub mod deadline;
 pub mod files;
 pub mod gradebook;
 pub mod gradescope;

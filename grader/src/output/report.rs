@@ -149,6 +149,9 @@ pub struct SubmissionInfo {
     pub ignored: Vec<String>,
     /// Why the submission was refused, if it was.
     pub refused: Option<String>,
+    /// When its manifest (`make submit`) says it was made: the student's machine's clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_at: Option<String>,
 }
 
 /// Facts about the run.
@@ -210,6 +213,10 @@ pub struct Report {
     /// in a `report.json` the grader wrote, which holds what it measured).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub overrides: Vec<crate::output::overrides::Override>,
+    /// How late it was and what that cost, where the batch folder has a `course.toml` (applied,
+    /// like overrides, to the gradebook, dashboard and pages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lateness: Option<crate::output::deadline::Lateness>,
 }
 
 impl Report {
