@@ -202,3 +202,39 @@ fn a_late_submission_costs_its_penalty_once() {
     let index = std::fs::read_to_string(graded.join("index.html")).unwrap();
     assert!(index.contains("Lateness (1 late)"), "the dashboard counts it");
 }
+
+/// A roster in a batch folder maps submissions to students, and the folder gets its exports: a
+/// Canvas gradebook import, a long table, and who has no submission or is not on the roster.
+#[test]
+fn a_roster_yields_a_canvas_import_and_names_who_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let graded = dir.path().join("graded");
+    common::copy_tree(&root().join("tests/fixtures/reports"), &graded);
+    std::fs::write(
+        graded.join("roster.csv"),
+        "name,email,sis_id,section,canvas_id,id\nJane Doe,jdoe@uni.edu,S1,A,101,correct\nAbsent Student,absent@uni.edu,S2,B,102,\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_grader")).arg("pages").arg(&graded).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("roster: 2 students; without a submission: Absent Student"), "{stdout}");
+    let canvas = common::read_csv(&graded.join("exports/canvas.csv"));
+    assert_eq!(canvas[0], ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "ResNet assignment"]);
+    let correct: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(graded.join("correct/report.json")).unwrap()).unwrap();
+    assert_eq!(canvas[1][..5], ["Jane Doe", "101", "S1", "jdoe@uni.edu", "A"]);
+    assert_eq!(canvas[1][5].parse::<f64>().unwrap(), correct["score"].as_f64().unwrap());
+    assert_eq!(canvas[2][5], "", "no submission: no grade");
+    let who = common::read_csv(&graded.join("exports/roster.csv"));
+    assert!(who.iter().any(|r| r[4] == "(no submission)" && r[0] == "Absent Student"));
+    let strangers = who.iter().filter(|r| r[5] == "(not on the roster)").count();
+    let students = std::fs::read_dir(&graded)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().join("report.json").is_file())
+        .count();
+    assert_eq!(strangers, students - 1);
+    let long = common::read_csv(&graded.join("exports/long.csv"));
+    assert_eq!(long[0], ["student", "check", "exercise", "score", "max_score", "status"]);
+    assert!(long.iter().any(|r| r[0] == "correct" && r[1] == "training.accuracy"));
+}

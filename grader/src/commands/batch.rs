@@ -56,9 +56,8 @@ pub fn run(args: Args) -> Result<Exit> {
         grading,
     };
     let outcome = run_batch(&options)?;
-    let reports = crate::output::gradebook::load_reports(&args.out)?;
     println!("graded {} submission(s) now, {} already graded earlier", outcome.graded, outcome.reused);
-    println!("{}", crate::output::gradebook::summary(&reports));
+    println!("{}", crate::output::files::describe_batch(&args.out)?);
     println!("gradebook: {}", args.out.join("grades.csv").display());
     Ok(Exit::Success)
 }

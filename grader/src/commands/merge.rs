@@ -19,6 +19,6 @@ pub struct Args {
 pub fn run(args: Args) -> Result<Exit> {
     let students = crate::batch::merge(&args.inputs, &args.out)?;
     println!("merged {students} students into {}", args.out.join("grades.csv").display());
-    println!("{}", crate::output::gradebook::summary(&crate::output::gradebook::load_reports(&args.out)?));
+    println!("{}", crate::output::files::describe_batch(&args.out)?);
     Ok(Exit::Success)
 }

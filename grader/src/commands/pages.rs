@@ -27,5 +27,6 @@ pub fn run(args: Args) -> Result<Exit> {
     }
     crate::output::files::write_batch_outputs(&args.folder)?;
     println!("{} student pages and {}", reports.len(), args.folder.join("index.html").display());
+    println!("{}", crate::output::files::describe_batch(&args.folder)?);
     Ok(Exit::Success)
 }

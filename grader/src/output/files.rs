@@ -51,6 +51,26 @@ pub fn write_report_files(
     Ok(json)
 }
 
+/// The reports of a batch folder with its overrides and its course file's penalties applied: the
+/// scores its gradebook, dashboard and pages show.
+pub fn adjusted_reports(out: &Path) -> anyhow::Result<BTreeMap<String, Report>> {
+    let mut reports = load_reports(out)?;
+    crate::output::overrides::apply_file(out, &mut reports)?;
+    crate::output::deadline::apply_files(out, &mut reports)?;
+    Ok(reports)
+}
+
+/// What a batch folder holds, for the terminal: the gradebook's summary, and the roster's line.
+pub fn describe_batch(out: &Path) -> anyhow::Result<String> {
+    let reports = adjusted_reports(out)?;
+    let mut text = crate::output::gradebook::summary(&reports);
+    if let Some(roster) = crate::output::roster::describe(out, &reports) {
+        text.push('\n');
+        text.push_str(&roster);
+    }
+    Ok(text)
+}
+
 /// A course platform whose autograder reads a `results.json` of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Platform {
@@ -64,14 +84,13 @@ pub enum Platform {
 /// reports there, with the folder's overrides applied (and the pages of the students they
 /// concern rewritten to show them); returns the reports so.
 pub fn write_batch_outputs(out: &Path) -> anyhow::Result<BTreeMap<String, Report>> {
-    let mut reports = load_reports(out)?;
-    crate::output::overrides::apply_file(out, &mut reports)?;
-    crate::output::deadline::apply_files(out, &mut reports)?;
+    let reports = adjusted_reports(out)?;
     for (student, report) in reports.iter().filter(|(_, r)| !r.overrides.is_empty() || r.lateness.is_some()) {
         write_page(&out.join(student), report)?;
     }
     write_atomic(&out.join("grades.csv"), grades_csv(&reports).as_bytes())?;
     write_atomic(&out.join("check_stats.csv"), check_stats_csv(&reports).as_bytes())?;
     write_atomic(&out.join("index.html"), crate::output::html::dashboard_page(&reports).as_bytes())?;
+    crate::output::roster::write_exports(out, &reports)?;
     Ok(reports)
 }

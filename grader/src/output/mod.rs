@@ -12,5 +12,6 @@ pub mod html;
 pub mod overrides;
 pub mod prairielearn;
 pub mod report;
+pub mod roster;
 pub mod schema;
 pub mod summary;
