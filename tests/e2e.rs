@@ -238,3 +238,52 @@ fn a_roster_yields_a_canvas_import_and_names_who_is_missing() {
     assert_eq!(long[0], ["student", "check", "exercise", "score", "max_score", "status"]);
     assert!(long.iter().any(|r| r[0] == "correct" && r[1] == "training.accuracy"));
 }
+
+/// `grader similarity` ranks a renamed, reformatted copy at the top, finds byte-identical copies,
+/// and gives a student who only has the handed-out stubs nothing to share.
+#[test]
+fn similarity_finds_disguised_and_identical_copies_but_not_the_stubs() {
+    let dir = tempfile::tempdir().unwrap();
+    let subs = dir.path().join("subs");
+    let write = |student: &str, file: &str, text: &str| {
+        let path = subs.join(student).join("src").join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    for file in ["basic_block.rs", "bottleneck.rs", "he_init.rs"] {
+        let solved = grader::samples::solved(&root(), &format!("src/{file}")).unwrap();
+        write("ann", file, &solved);
+        write("dan", file, &solved);
+        // Renamed, reformatted, recommented.
+        let disguised = solved
+            .replace("out", "hidden_state")
+            .replace("identity", "shortcut")
+            .replace("    ", "\t")
+            .replace("//", "// my note:");
+        write("ben", file, &disguised);
+        write("cat", file, &std::fs::read_to_string(root().join("student/src").join(file)).unwrap());
+    }
+    let out = dir.path().join("similarity");
+    let output = Command::new(env!("CARGO_BIN_EXE_grader"))
+        .current_dir(root())
+        .args(["similarity", "--threshold", "0.5", "--out"])
+        .arg(&out)
+        .arg(&subs)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let pairs = common::read_csv(&out.join("pairs.csv"));
+    let score = |a: &str, b: &str| -> f64 {
+        pairs.iter().find(|r| r[0] == a && r[1] == b).map(|r| r[2].parse().unwrap()).unwrap()
+    };
+    assert!(score("ann", "ben") > 0.8, "a disguised copy: {}", score("ann", "ben"));
+    assert_eq!(score("ann", "dan"), 1.0);
+    assert_eq!(score("ann", "cat"), 0.0, "the stubs are not evidence");
+    assert!(stdout.contains("ann · ben"), "{stdout}");
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(index.contains("ann, dan"), "identical files are grouped");
+    let page = std::fs::read_to_string(out.join("pairs/ann--ben.html")).unwrap();
+    assert!(page.matches("class=\"hit\"").count() > 20, "matched lines are highlighted");
+    assert!(out.join("files/ben/basic_block.rs").is_file(), "an export for JPlag or Dolos");
+}

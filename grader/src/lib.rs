@@ -31,5 +31,6 @@ pub mod samples;
 // END HIDDEN
 pub mod profile;
 pub mod run;
+pub mod similarity;
 pub mod submission;
 pub mod walk;

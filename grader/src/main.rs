@@ -35,6 +35,8 @@ enum Command {
     Submit(grader::commands::submit::Args),
     /// List the checks.
     List(grader::commands::list::Args),
+    /// Compare every pair of submissions for shared code: leads to review (instructors).
+    Similarity(grader::commands::similarity::Args),
     // BEGIN HIDDEN
     /// Write the Gradescope autograder bundle (instructors).
     Autograder(grader::commands::autograder::Args),
@@ -65,6 +67,7 @@ fn main() {
         Command::Pages(args) => grader::commands::pages::run(args),
         Command::Submit(args) => grader::commands::submit::run(args),
         Command::List(args) => grader::commands::list::run(args),
+        Command::Similarity(args) => grader::commands::similarity::run(args),
         // BEGIN HIDDEN
         Command::Assign(args) => grader::commands::assign::run(args),
         Command::Autograder(args) => grader::commands::autograder::run(args),

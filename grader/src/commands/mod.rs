@@ -15,4 +15,5 @@ pub mod grade;
 pub mod list;
 pub mod merge;
 pub mod pages;
+pub mod similarity;
 pub mod submit;

@@ -135,7 +135,7 @@ pub fn refuse(path: &str, source: &str) -> Option<Refusal> {
 
 /// Finds the submitted version of `answer` (e.g. `src/basic_block.rs`): an entry at that path
 /// below any single top-level folder, or else the only entry with that file name.
-fn find<'a>(files: &'a Files, answer: &str) -> Result<Option<&'a String>, Refusal> {
+pub fn find<'a>(files: &'a Files, answer: &str) -> Result<Option<&'a String>, Refusal> {
     let file_name = answer.rsplit('/').next().expect("non-empty");
     let exact: Vec<&String> = files.keys().filter(|k| *k == answer || k.ends_with(&format!("/{answer}"))).collect();
     let candidates = if exact.is_empty() {
