@@ -51,6 +51,30 @@ fn report_pages_and_the_dashboard_render_and_load_in_a_browser_without_errors() 
     let work = tempfile::tempdir().unwrap();
     let graded = work.path().join("graded");
     copy_tree(&root().join("tests/fixtures/reports"), &graded);
+    // The instructor's files a term adds: an override, a deadline with the platform's times, and a
+    // similarity report (two submissions with the same He-init answer).
+    std::fs::write(
+        graded.join("overrides.csv"),
+        "student,target,points,reason,who,when\ncorrect,he_init,-1,<b>not</b> escaped?,TA Kim,2026-11-30\n",
+    )
+    .unwrap();
+    std::fs::write(graded.join("course.toml"), "due = \"2026-12-01T23:59:00Z\"\npenalty_per_day = 10\n").unwrap();
+    std::fs::write(graded.join("submitted.csv"), "student,submitted_at\ncorrect,2026-12-02T08:00:00Z\n").unwrap();
+    let subs = work.path().join("submissions");
+    for student in ["correct", "fake_report"] {
+        let answer = grader::samples::solved(&root(), "src/he_init.rs").unwrap();
+        std::fs::create_dir_all(subs.join(student).join("src")).unwrap();
+        std::fs::write(subs.join(student).join("src/he_init.rs"), answer).unwrap();
+    }
+    let similarity = Command::new(env!("CARGO_BIN_EXE_grader"))
+        .current_dir(root())
+        .arg("similarity")
+        .arg(&subs)
+        .arg("--out")
+        .arg(graded.join("similarity"))
+        .output()
+        .unwrap();
+    assert!(similarity.status.success(), "{}", String::from_utf8_lossy(&similarity.stderr));
     let output = Command::new(env!("CARGO_BIN_EXE_grader")).arg("pages").arg(&graded).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 
@@ -82,6 +106,10 @@ fn report_pages_and_the_dashboard_render_and_load_in_a_browser_without_errors() 
         assert!(correct.contains(series), "the He-init plot lacks the series {series}");
     }
     assert!(index.contains("Build failures (1)") && index.contains("Refused submissions (1)"), "{index}");
+    for section in ["Overrides (1)", "Lateness (1 late)", "Similarity leads (1)", "&lt;b&gt;not&lt;/b&gt; escaped?"] {
+        assert!(index.contains(section), "the dashboard lacks {section:?}");
+    }
+    assert!(correct.contains("id=\"lateness\""), "the late student's page says so");
 
     let Some(browser) = chromium() else {
         assert!(std::env::var_os("CI").is_none(), "CI must install chromium (.ci/run does) for the browser check");
@@ -94,7 +122,7 @@ fn report_pages_and_the_dashboard_render_and_load_in_a_browser_without_errors() 
     let mut pages: Vec<(String, PathBuf, &[&str])> = vec![(
         "index".to_string(),
         graded.join("index.html"),
-        &["id=\"check-stats\"", "id=\"failures\"", "id=\"students\"", "<svg"],
+        &["id=\"check-stats\"", "id=\"failures\"", "id=\"students\"", "<svg", "Similarity leads", "Overrides (1)"],
     )];
     for student in &students {
         pages.push((

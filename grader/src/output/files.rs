@@ -60,6 +60,25 @@ pub fn adjusted_reports(out: &Path) -> anyhow::Result<BTreeMap<String, Report>> 
     Ok(reports)
 }
 
+/// The pairs `grader similarity --out OUT/similarity` listed (at or above its threshold: those with
+/// a page), strongest first; none without that report.
+fn similarity_leads(out: &Path) -> anyhow::Result<Vec<crate::output::html::SimilarityLead>> {
+    let path = out.join("similarity/pairs.csv");
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let mut leads = Vec::new();
+    for record in csv::Reader::from_path(&path)?.records() {
+        let record = record?;
+        let share: f64 = record.get(2).and_then(|s| s.parse().ok()).unwrap_or(0.0);
+        let (a, b) = (record[0].to_string(), record[1].to_string());
+        if out.join(format!("similarity/pairs/{a}--{b}.html")).is_file() {
+            leads.push((a, b, share));
+        }
+    }
+    Ok(leads)
+}
+
 /// What a batch folder holds, for the terminal: the gradebook's summary, and the roster's line.
 pub fn describe_batch(out: &Path) -> anyhow::Result<String> {
     let reports = adjusted_reports(out)?;
@@ -90,7 +109,8 @@ pub fn write_batch_outputs(out: &Path) -> anyhow::Result<BTreeMap<String, Report
     }
     write_atomic(&out.join("grades.csv"), grades_csv(&reports).as_bytes())?;
     write_atomic(&out.join("check_stats.csv"), check_stats_csv(&reports).as_bytes())?;
-    write_atomic(&out.join("index.html"), crate::output::html::dashboard_page(&reports).as_bytes())?;
+    let leads = similarity_leads(out)?;
+    write_atomic(&out.join("index.html"), crate::output::html::dashboard_page(&reports, &leads).as_bytes())?;
     crate::output::roster::write_exports(out, &reports)?;
     Ok(reports)
 }

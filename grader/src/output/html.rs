@@ -272,7 +272,7 @@ fn check_row(c: &CheckResult) -> Markup {
 }
 
 /// `index.html`: the class dashboard of a batch folder, built from its reports (student → report).
-pub fn dashboard_page(reports: &BTreeMap<String, Report>) -> String {
+pub fn dashboard_page(reports: &BTreeMap<String, Report>, leads: &[SimilarityLead]) -> String {
     let body = html! {
         (dashboard_header(reports))
         (check_stats_table(reports))
@@ -280,6 +280,7 @@ pub fn dashboard_page(reports: &BTreeMap<String, Report>) -> String {
         (status_lists(reports))
         (dashboard_overrides(reports))
         (dashboard_lateness(reports))
+        (dashboard_similarity(leads))
         (students_table(reports))
     };
     page("ResNet assignment — class dashboard", body, &format!("{SORT_SCRIPT}{READY}"))
@@ -425,6 +426,24 @@ fn dashboard_lateness(reports: &BTreeMap<String, Report>) -> Markup {
         } @else {
             ul { @for (student, l) in late { li { a href=(format!("{student}/report.html")) { (student) } ": " (lateness_line(l)) } } }
         }
+    }
+}
+
+/// A pair `grader similarity` listed (`OUT/similarity/pairs.csv`): the two students and the share
+/// of fingerprints they have in common.
+pub type SimilarityLead = (String, String, f64);
+
+/// The similarity report's strongest leads, when the folder has one.
+fn dashboard_similarity(leads: &[SimilarityLead]) -> Markup {
+    if leads.is_empty() {
+        return html! {};
+    }
+    html! {
+        h2 { "Similarity leads (" (leads.len()) ")" }
+        p.meta { "Pairs sharing much of their code, for a person to review; no grade changes. " a href="similarity/index.html" { "The similarity report" } }
+        ul { @for (a, b, share) in leads.iter().take(20) {
+            li { (format!("{:.0}%", share * 100.0)) " " a href=(format!("similarity/pairs/{a}--{b}.html")) { (a) " · " (b) } }
+        } }
     }
 }
 
