@@ -157,6 +157,21 @@ fn a_killed_batch_resumes_without_regrading() {
     assert!(regrade("refused,does_not_compile").contains("graded 2 submission(s) now, 2 already"));
     assert!(regrade("timeout").contains("graded 0 submission(s) now, 4 already"));
     assert!(regrade("not_implemented").contains("graded 2 submission(s) now, 2 already"), "bob and carol");
+    // --regrade-check runs one check again for everyone and keeps the rest of each report.
+    let report = |student: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join(student).join("report.json")).unwrap()).unwrap()
+    };
+    let before = report("carol_half_done");
+    let output = batch(&submissions, &out, &["--regrade-check", "bottleneck.shape"]).output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success() && text.contains("graded 4 submission(s) now, 0 already"), "{text}");
+    let after = report("carol_half_done");
+    let ids =
+        |r: &serde_json::Value| r["checks"].as_array().unwrap().iter().map(|c| c["id"].clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&after), ids(&before), "every check's result is still there");
+    assert_eq!(after["score"], before["score"]);
+    assert_eq!(after["checks"][0], before["checks"][0], "basic_block.shape's result is the earlier one");
+    assert!(regrade("timeout").contains("graded 0 submission(s) now, 4 already"), "the grading key stayed");
     let typo = batch(&submissions, &out, &["--regrade-status", "timeouts"]).output().unwrap();
     assert_eq!(typo.status.code(), Some(64), "{}", String::from_utf8_lossy(&typo.stderr));
     // --regrade grades everything again.

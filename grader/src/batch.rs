@@ -199,6 +199,11 @@ fn manifest_time(files: &intake::Files) -> Option<String> {
     manifest["created_at"].as_str().map(str::to_string)
 }
 
+/// The report in `folder`, if it reads.
+fn read_report(folder: &Path) -> Option<Report> {
+    serde_json::from_str(&std::fs::read_to_string(folder.join("report.json")).ok()?).ok()
+}
+
 /// libtorch's CPU threads for each check process when `jobs` students are graded at once: the
 /// cores shared out (at least one each), or libtorch's default for one job at a time. Without this
 /// every process starts one thread per core, and eight concurrent checks on 16 cores ran their CPU
@@ -222,6 +227,7 @@ fn finish(
     base: &GradeOptions,
     student_out: &Path,
     platform: Platform,
+    earlier: Option<Report>,
 ) -> Result<Report> {
     let options = GradeOptions {
         crate_dir: staged.crate_dir.clone().unwrap_or_default(),
@@ -238,6 +244,10 @@ fn finish(
         _ => grade::refused_report(&options, info.refused.as_deref().unwrap_or("refused"))?,
     };
     report.submission = Some(info);
+    // A partial regrade of a graded submission: the new results in the earlier report.
+    if let Some(earlier) = earlier.filter(|_| report.submission_status().was_graded()) {
+        report = earlier.with_results_of(report);
+    }
     crate::output::files::write_report_files(student_out, &report, Some(platform))?;
     Ok(report)
 }
@@ -259,7 +269,7 @@ pub fn grade_one(path: &Path, base: &GradeOptions, platform: Platform) -> Result
     let staged = stage(&submission, &workspace.root.join("student"), &base.out_dir.join(".staging"))?;
     let prepared =
         staged.crate_dir.as_ref().map(|dir| grade::prepare(&GradeOptions { crate_dir: dir.clone(), ..base.clone() }));
-    finish(staged, prepared, base, &base.out_dir, platform)
+    finish(staged, prepared, base, &base.out_dir, platform, None)
 }
 
 /// What a batch did.
@@ -299,6 +309,9 @@ pub enum Regrade {
     /// Those whose report ended in one of these ways (`--regrade-status timeout,error`), e.g.
     /// after an infrastructure hiccup.
     Ended(Vec<Ending>),
+    /// These checks (and what they need) for all of them, each report keeping its other results
+    /// (`--regrade-check ID`, after a check changed).
+    Checks(Vec<crate::catalog::CheckId>),
 }
 
 /// A way a report can end, as `--regrade-status` names it: a check's status (`timeout`, `error`,
@@ -344,7 +357,7 @@ impl Regrade {
     fn again(&self, folder: &Path) -> bool {
         match self {
             Regrade::Nothing => false,
-            Regrade::Everything => true,
+            Regrade::Everything | Regrade::Checks(_) => true,
             Regrade::Ended(endings) => std::fs::read_to_string(folder.join("report.json"))
                 .ok()
                 .and_then(|text| serde_json::from_str::<Report>(&text).ok())
@@ -363,10 +376,18 @@ fn private_folders(options: &BatchOptions) -> Vec<PathBuf> {
 /// the staged crate, and its worker (or why there is none).
 type BuiltSubmission = (usize, usize, Staged, Option<Result<Prepared>>);
 
-/// The selected submissions that need grading, with their grading keys, and how many selected
-/// ones already have a report made with the same key (reused, unless [`BatchOptions::regrade`]
-/// says otherwise).
-fn pending(options: &BatchOptions) -> Result<(Vec<(Submission, String)>, usize)> {
+/// A submission to grade: its grading key, and whether only [`Regrade::Checks`] run (its report
+/// keeps its other results, and its key).
+#[derive(Debug, Clone)]
+struct Pending {
+    submission: Submission,
+    key: String,
+    partial: bool,
+}
+
+/// The selected submissions that need grading, and how many selected ones already have a report
+/// made with the same key (reused, unless [`BatchOptions::regrade`] says otherwise).
+fn pending(options: &BatchOptions) -> Result<(Vec<Pending>, usize)> {
     let mut pending = Vec::new();
     let mut reused = 0;
     for submission in select(list(&options.submissions)?, options.shard) {
@@ -377,7 +398,8 @@ fn pending(options: &BatchOptions) -> Result<(Vec<(Submission, String)>, usize)>
         if done && !options.regrade.again(&folder) {
             reused += 1;
         } else {
-            pending.push((submission, key));
+            let partial = done && matches!(options.regrade, Regrade::Checks(_));
+            pending.push(Pending { submission, key, partial });
         }
     }
     Ok((pending, reused))
@@ -398,7 +420,7 @@ fn progress_bar(progress: bool, submissions: usize) -> indicatif::ProgressBar {
 /// outputs (other students' work).
 fn spawn_builder(
     options: &BatchOptions,
-    queue: Vec<(Submission, String)>,
+    queue: Vec<Pending>,
     pristine: PathBuf,
     take_slot: std::sync::mpsc::Receiver<usize>,
     sender: std::sync::mpsc::SyncSender<BuiltSubmission>,
@@ -406,7 +428,7 @@ fn spawn_builder(
     let base = GradeOptions { private: private_folders(options), ..options.grading.clone() };
     let out = options.out.clone();
     std::thread::spawn(move || -> Result<()> {
-        for (index, (submission, _)) in queue.iter().enumerate() {
+        for (index, Pending { submission, .. }) in queue.iter().enumerate() {
             let Ok(slot) = take_slot.recv() else { break };
             let staged = stage(submission, &pristine, &out.join(".staging").join(format!("slot{slot}")))?;
             let prepared = staged
@@ -452,19 +474,26 @@ pub fn run(options: &BatchOptions) -> Result<BatchOutcome> {
         }
         let next = receiver.lock().map_err(|_| anyhow::anyhow!("a grader thread panicked"))?.recv();
         let Ok((index, slot, staged, prepared)) = next else { return Ok(false) };
-        let (submission, key) = &pending[index];
+        let Pending { submission, key, partial } = &pending[index];
         bar.set_message(submission.student.clone());
         let folder = options.out.join(&submission.student);
         std::fs::create_dir_all(&folder)?;
-        let _ = std::fs::remove_file(folder.join(KEY_FILE));
-        let grading = GradeOptions {
+        // A partial regrade keeps the key of the full grading its report stays part of.
+        let earlier = partial.then(|| read_report(&folder)).flatten();
+        if earlier.is_none() {
+            let _ = std::fs::remove_file(folder.join(KEY_FILE));
+        }
+        let mut grading = GradeOptions {
             progress: false,
             private: private_folders(options),
             threads: threads_per_job(jobs),
             gpu_memory_fraction: gpu_memory_per_job(jobs),
             ..options.grading.clone()
         };
-        finish(staged, prepared, &grading, &folder, Platform::Gradescope)?;
+        if let (Some(_), Regrade::Checks(ids)) = (&earlier, &options.regrade) {
+            grading.only = ids.iter().map(|id| id.to_string()).collect();
+        }
+        finish(staged, prepared, &grading, &folder, Platform::Gradescope, earlier)?;
         let _ = free_slots.send(slot);
         crate::output::files::write_atomic(&folder.join(KEY_FILE), key.as_bytes())?;
         {

@@ -22,6 +22,11 @@ impl ProfileName {
         }
     }
 
+    /// The profile named `name` (as [`ProfileName::as_str`] writes it).
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::Smoke, Self::Full].into_iter().find(|p| p.as_str() == name)
+    }
+
     /// Index into [`crate::catalog::TimeLimit::seconds`].
     pub fn limit_index(self) -> usize {
         match self {

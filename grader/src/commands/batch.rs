@@ -2,6 +2,7 @@
 
 use super::common::GradingArgs;
 use crate::batch::{BatchOptions, Ending, Regrade, Shard, run as run_batch};
+use crate::catalog::CheckId;
 use crate::exit::Exit;
 use anyhow::Result;
 use std::path::PathBuf;
@@ -24,8 +25,12 @@ pub struct Args {
     /// (timeout, error, failed, not_implemented, skipped) or the submission's (refused,
     /// does_not_compile, graded_with_timeouts), e.g. `timeout,error` after an infrastructure
     /// hiccup. Comma-separated.
-    #[arg(long, value_delimiter = ',', value_name = "STATUS,…")]
+    #[arg(long, value_delimiter = ',', value_name = "STATUS,…", conflicts_with = "regrade_check")]
     regrade_status: Vec<Ending>,
+    /// Run these checks again (and what they need) for every submission already graded, keeping the
+    /// rest of each report: after a check changed. Comma-separated check ids.
+    #[arg(long, value_delimiter = ',', value_name = "CHECK,…", conflicts_with = "regrade")]
+    regrade_check: Vec<CheckId>,
     /// Public checks only.
     #[arg(long)]
     public_only: bool,
@@ -47,10 +52,11 @@ pub fn run(args: Args) -> Result<Exit> {
         submissions: args.submissions,
         out: args.out.clone(),
         shard: args.shard,
-        regrade: match (args.regrade, args.regrade_status) {
-            (true, _) => Regrade::Everything,
-            (false, endings) if endings.is_empty() => Regrade::Nothing,
-            (false, endings) => Regrade::Ended(endings),
+        regrade: match (args.regrade, args.regrade_status, args.regrade_check) {
+            (true, _, _) => Regrade::Everything,
+            (false, _, checks) if !checks.is_empty() => Regrade::Checks(checks),
+            (false, endings, _) if endings.is_empty() => Regrade::Nothing,
+            (false, endings, _) => Regrade::Ended(endings),
         },
         jobs: args.jobs as usize,
         grading,

@@ -225,6 +225,27 @@ impl Report {
         self.build.ok && self.checks.iter().all(|c| c.status == Status::Passed)
     }
 
+    /// This report with the results of the checks `newer` ran put in place of its own (a
+    /// `--regrade-check` run), its totals recomputed; the rest stays as it was. `newer`'s build and
+    /// timing facts are the latest.
+    pub fn with_results_of(mut self, newer: Report) -> Report {
+        for result in newer.checks {
+            match self.checks.iter_mut().find(|c| c.id == result.id) {
+                Some(old) => *old = result,
+                None => self.checks.push(result),
+            }
+        }
+        self.checks.sort_by_key(|c| crate::catalog::CHECKS.iter().position(|row| row.id == c.id));
+        let profile =
+            crate::profile::ProfileName::parse(&self.metadata.profile).unwrap_or(crate::profile::ProfileName::Smoke);
+        self.exercises = Report::exercise_totals(&self.checks, profile);
+        self.score = round2(self.checks.iter().map(|c| c.score).sum());
+        self.max_score = self.checks.iter().map(|c| c.max_score).sum();
+        self.build = newer.build;
+        self.metadata.finished_at = newer.metadata.finished_at;
+        self
+    }
+
     /// Totals per exercise from the check results of a run in `profile`.
     pub fn exercise_totals(checks: &[CheckResult], profile: crate::profile::ProfileName) -> Vec<ExerciseTotal> {
         Exercise::ALL
