@@ -12,7 +12,8 @@
 #   make lint       rustfmt and clippy, as CI runs them
 #   make gpu-check  the full profile on a GPU with real CIFAR-10 (DATA=dir)
 #   make handout    what students get: student crate, public-only grader, Makefile (target/handout)
-#   make autograder the Gradescope bundle (target/autograder/autograder.zip)
+#   make autograder the Gradescope bundle (target/autograder/autograder.zip); make autograder-pl: PrairieLearn's
+#                   grader image folder (target/prairielearn: Dockerfile, info.json, source/)
 #   make bench      training speed (GPU: DATA=dir), and the eager-PyTorch baseline when on a GPU
 #   make bench-throughput  submissions per hour with --jobs 1, 4, 8 (GPU: DATA=dir)
 #   make demo-degradation / demo-landscape   the notebook's demonstrations as SVG (target/demo-plots)
@@ -38,7 +39,7 @@ SHARD       ?=
 # The full profile when a GPU and CIFAR-10 (DATA=dir) are both here, else the CPU smoke profile.
 DEMO_PROFILE = $(if $(and $(DATA),$(shell command -v nvidia-smi 2>/dev/null)),full,smoke)
 
-.PHONY: all demo setup test check watch submit batch student lint gpu-check bench bench-throughput handout autograder clean-grader demo-degradation demo-landscape pages-check
+.PHONY: all demo setup test check watch submit batch student lint gpu-check bench bench-throughput handout autograder autograder-pl clean-grader demo-degradation demo-landscape pages-check
 
 all: demo
 
@@ -110,6 +111,9 @@ handout: setup
 
 autograder: setup
 	@$(GRADER) autograder --out target/autograder
+
+autograder-pl: setup
+	@$(GRADER) autograder --platform prairielearn --out target/prairielearn
 
 clean-grader:
 	rm -rf target/grader

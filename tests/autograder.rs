@@ -182,3 +182,57 @@ fn a_grader_that_cannot_run_still_leaves_a_result() {
     assert_eq!(results["score"], 0);
     assert!(results["output"].as_str().unwrap().contains("could not grade"), "{results}");
 }
+
+/// PrairieLearn's grade.sh in a simulated `/grade`: the flat submission's results as PrairieLearn
+/// reads them, and a grader that cannot run leaves a not-gradable result, not nothing.
+#[test]
+fn prairielearn_grades_a_flat_submission_and_reports_when_it_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    let grade = |root: &Path, grader: &str| -> serde_json::Value {
+        let status = Command::new("bash")
+            .arg(common::root().join("packaging/prairielearn/grade.sh"))
+            .env("GRADE_ROOT", root)
+            .env("RESNET_LAB_SOURCE", common::root())
+            .env("RESNET_LAB_GRADER", grader)
+            .env("GRADER_FLAGS", CHEAP_CHECKS)
+            .status()
+            .unwrap();
+        assert!(status.success(), "grade.sh always exits 0");
+        serde_json::from_str(&std::fs::read_to_string(root.join("results/results.json")).unwrap()).unwrap()
+    };
+    // PrairieLearn puts the student's files in /grade/student.
+    let root = dir.path().join("grade");
+    let autograder = flat_submission(dir.path());
+    std::fs::create_dir_all(root.join("student")).unwrap();
+    std::fs::copy(autograder.join("submission/basic_block.rs"), root.join("student/basic_block.rs")).unwrap();
+    let results = grade(&root, env!("CARGO_BIN_EXE_grader"));
+    assert_eq!(results["gradable"], true, "{results}");
+    let score = results["score"].as_f64().unwrap();
+    assert!((score - 2.0 / 5.0).abs() < 1e-9, "2 of 5 points as a fraction: {results}");
+    assert_eq!(results["tests"].as_array().unwrap().len(), 2);
+    let broken = dir.path().join("broken");
+    std::fs::create_dir_all(broken.join("student")).unwrap();
+    let results = grade(&broken, "/nonexistent/grader");
+    assert_eq!(results["gradable"], false);
+    assert!(results["message"].as_str().unwrap().contains("could not grade"), "{results}");
+}
+
+#[test]
+fn the_prairielearn_image_folder_holds_its_dockerfile_and_the_sources() {
+    let out = tempfile::tempdir().unwrap();
+    let folder = out.path().join("pl");
+    let status = Command::new(env!("CARGO_BIN_EXE_grader"))
+        .current_dir(root())
+        .args(["autograder", "--platform", "prairielearn", "--out"])
+        .arg(&folder)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(folder.join("info.json")).unwrap()).unwrap();
+    assert_eq!(info["externalGradingOptions"]["entrypoint"], "/opt/resnet-lab/packaging/prairielearn/grade.sh");
+    assert!(std::fs::read_to_string(folder.join("Dockerfile")).unwrap().contains("COPY source /opt/resnet-lab"));
+    for file in ["source/packaging/prairielearn/grade.sh", "source/grader/src/catalog/hidden.rs", "source/Cargo.lock"] {
+        assert!(folder.join(file).is_file(), "{file} missing");
+    }
+}

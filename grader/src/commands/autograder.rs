@@ -1,7 +1,10 @@
 //! `grader autograder` (`make autograder`): the Gradescope bundle — `setup.sh`, `run_autograder`
-//! and the instructor workspace's sources under `source/` — as `autograder.zip`.
+//! and the instructor workspace's sources under `source/` — as `autograder.zip`; with
+//! `--platform prairielearn` (`make autograder-pl`), PrairieLearn's grader image folder instead —
+//! a `Dockerfile`, the question's `info.json` and the sources under `source/`.
 
 use crate::exit::Exit;
+use crate::output::files::Platform;
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -9,9 +12,12 @@ use std::path::{Path, PathBuf};
 /// Arguments of `grader autograder`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Where to write autograder.zip.
+    /// Where to write autograder.zip (Gradescope) or the image folder (PrairieLearn).
     #[arg(long, default_value = "target/autograder")]
     out: PathBuf,
+    /// Whose autograder to build.
+    #[arg(long, value_enum, default_value_t = Platform::Gradescope)]
+    platform: Platform,
 }
 
 /// The workspace's source files: what git tracks, or (outside git) everything but build outputs.
@@ -28,9 +34,39 @@ fn sources(root: &Path) -> Result<Vec<String>> {
     Ok(files.into_iter().map(|p| p.to_string_lossy().into_owned()).collect())
 }
 
+/// PrairieLearn's grader image folder: the Docker build context of the grader image.
+fn prairielearn(root: &Path, out: &Path) -> Result<Exit> {
+    if out.exists() {
+        std::fs::remove_dir_all(out).with_context(|| format!("cannot empty {}", out.display()))?;
+    }
+    for file in ["Dockerfile", "info.json"] {
+        let to = out.join(file);
+        std::fs::create_dir_all(out)?;
+        std::fs::copy(root.join("packaging/prairielearn").join(file), &to)?;
+    }
+    let files = sources(root)?;
+    for file in &files {
+        let (from, to) = (root.join(file), out.join("source").join(file));
+        if from.is_file() {
+            std::fs::create_dir_all(to.parent().expect("a folder"))?;
+            std::fs::copy(&from, &to)?;
+        }
+    }
+    println!(
+        "wrote {} (Dockerfile, info.json, {} source files): docker build -t IMAGE {}",
+        out.display(),
+        files.len(),
+        out.display()
+    );
+    Ok(Exit::Success)
+}
+
 /// Runs the command.
 pub fn run(args: Args) -> Result<Exit> {
     let root = crate::run::worker_build::Workspace::locate()?.root;
+    if args.platform == Platform::Prairielearn {
+        return prairielearn(&root, &args.out);
+    }
     std::fs::create_dir_all(&args.out)?;
     let path = args.out.join("autograder.zip");
     let mut zip =
