@@ -72,9 +72,7 @@ mod tests {
     use super::*;
 
     fn report() -> Report {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/reports/correct/report.json");
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+        crate::output::report::fixture("correct")
     }
 
     #[test]

@@ -133,9 +133,7 @@ mod tests {
     use super::*;
 
     fn reports() -> BTreeMap<String, Report> {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/reports/correct/report.json");
-        let report: Report = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        BTreeMap::from([("jdoe".to_string(), report)])
+        BTreeMap::from([("jdoe".to_string(), crate::output::report::fixture("correct"))])
     }
 
     fn applied(csv: &str) -> Result<BTreeMap<String, Report>> {

@@ -55,13 +55,8 @@ impl Report {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
 
-    fn fixture(name: &str) -> Report {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join(format!("../tests/fixtures/reports/{name}/report.json"));
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    }
+    use crate::output::report::fixture;
 
     #[test]
     fn scores_are_fractions_tests_carry_points_and_plots_are_images() {

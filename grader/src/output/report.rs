@@ -275,6 +275,14 @@ impl Report {
     }
 }
 
+/// The report of the fixture `name` (`tests/fixtures/reports/<name>/report.json`), for tests.
+#[cfg(test)]
+pub fn fixture(name: &str) -> Report {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../tests/fixtures/reports/{name}/report.json"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// Rounds points to hundredths (scores are shown and summed at that precision).
 pub fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0

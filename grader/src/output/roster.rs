@@ -194,13 +194,7 @@ mod tests {
             student("Sam Roe", "sam@uni.edu", "s-042"),
             student("Nobody Here", "nobody@uni.edu", ""),
         ];
-        let report: Report = serde_json::from_str(
-            &std::fs::read_to_string(
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/reports/correct/report.json"),
-            )
-            .unwrap(),
-        )
-        .unwrap();
+        let report = crate::output::report::fixture("correct");
         let reports: BTreeMap<String, Report> = ["jdoe", "Li_Wei", "Lǐ_Wěi", "s-042", "stranger"]
             .into_iter()
             .map(|s| (s.to_string(), report.clone()))

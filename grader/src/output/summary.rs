@@ -117,11 +117,7 @@ fn totals(out: &mut String, report: &Report) {
 mod tests {
     use super::*;
 
-    fn fixture(name: &str) -> Report {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join(format!("../tests/fixtures/reports/{name}/report.json"));
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    }
+    use crate::output::report::fixture;
 
     #[test]
     fn compile_errors_come_once_at_the_top_and_not_under_every_check() {
