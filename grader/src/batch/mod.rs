@@ -15,113 +15,14 @@ use crate::output::report::{Report, SubmissionInfo};
 use crate::submission::Refusal;
 use crate::submission::intake::{self, IntakeLimits};
 use crate::submission::transplant::{self, TransplantError};
+mod regrade;
+mod submissions;
+
+pub use regrade::{Ending, Regrade};
+pub use submissions::{Shard, Submission, fingerprint, list, select, student_id};
+
 use anyhow::{Context, Result, bail};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-
-/// One submission found in the submissions folder.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Submission {
-    /// The student id used for its output folder (from the file name).
-    pub student: String,
-    /// The zip or folder.
-    pub path: PathBuf,
-}
-
-/// A deterministic part of a batch: submission `i` (in name order) belongs to shard
-/// `i % count + 1`. Slurm array task K of N runs `--shard K/N`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    /// 1-based index.
-    pub index: usize,
-    /// Number of shards.
-    pub count: usize,
-}
-
-impl std::str::FromStr for Shard {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        let (k, n) = s.split_once('/').ok_or_else(|| format!("--shard takes K/N (like 2/8), not {s:?}"))?;
-        let (index, count): (usize, usize) = (
-            k.trim().parse().map_err(|_| format!("bad shard index {k:?}"))?,
-            n.trim().parse().map_err(|_| format!("bad shard count {n:?}"))?,
-        );
-        if count == 0 || index == 0 || index > count {
-            return Err(format!("--shard {s}: K must be between 1 and N"));
-        }
-        Ok(Self { index, count })
-    }
-}
-
-/// A folder-name-safe student id from a submission's name (`.zip` in any case dropped): ASCII
-/// letters, digits, `-`, `_` and `.` are kept, and so is every other script's text (`李.zip` is
-/// `李`, `çé.zip` is `çé`, accents written as combining marks too); ASCII punctuation, spaces,
-/// separators and control characters become `_`. The file name itself is kept in the report and
-/// the gradebook's `source`.
-pub fn student_id(name: &str) -> String {
-    let stem = if name.to_ascii_lowercase().ends_with(".zip") { &name[..name.len() - 4] } else { name };
-    let kept = |c: char| {
-        c.is_ascii_alphanumeric() || "-_.".contains(c) || (!c.is_ascii() && !c.is_control() && !c.is_whitespace())
-    };
-    let id: String = stem.chars().map(|c| if kept(c) { c } else { '_' }).collect();
-    let id = id.trim_matches('.').to_string();
-    if id.is_empty() { "submission".to_string() } else { id }
-}
-
-/// The submissions in `dir`, in name order: `*.zip` files and folders (hidden entries skipped).
-pub fn list(dir: &Path) -> Result<Vec<Submission>> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot list the submissions folder {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            !name.starts_with('.') && (p.is_dir() || name.to_ascii_lowercase().ends_with(".zip") || !name.contains('.'))
-        })
-        .collect();
-    entries.sort();
-    let mut seen = std::collections::HashSet::new();
-    let mut submissions = Vec::new();
-    for path in entries {
-        let base = student_id(&path.file_name().expect("named").to_string_lossy());
-        let mut student = base.clone();
-        let mut n = 2;
-        while !seen.insert(student.clone()) {
-            student = format!("{base}-{n}");
-            n += 1;
-        }
-        submissions.push(Submission { student, path });
-    }
-    Ok(submissions)
-}
-
-/// The submissions of one shard.
-pub fn select(submissions: Vec<Submission>, shard: Option<Shard>) -> Vec<Submission> {
-    match shard {
-        None => submissions,
-        Some(s) => {
-            submissions.into_iter().enumerate().filter(|(i, _)| i % s.count == s.index - 1).map(|(_, x)| x).collect()
-        }
-    }
-}
-
-/// sha256 of a submission: the zip's bytes, or a folder's files (path and content, in order).
-pub fn fingerprint(path: &Path) -> String {
-    let mut hasher = Sha256::new();
-    if path.is_dir() {
-        if let Ok(files) = intake::read_dir(path, &IntakeLimits::default()) {
-            for (name, bytes) in files {
-                hasher.update(name.as_bytes());
-                hasher.update([0]);
-                hasher.update(&bytes);
-                hasher.update([0]);
-            }
-        }
-    } else if let Ok(bytes) = std::fs::read(path) {
-        hasher.update(&bytes);
-    }
-    hex::encode(hasher.finalize())
-}
 
 /// What must match for an earlier result to be reused.
 fn grading_key(sha: &str, options: &GradeOptions) -> String {
@@ -298,75 +199,6 @@ pub struct BatchOptions {
     pub grading: GradeOptions,
 }
 
-/// Which already-graded submissions (same bytes, grader and settings) a batch grades again.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum Regrade {
-    /// None: their reports stay.
-    #[default]
-    Nothing,
-    /// All of them (`--regrade`).
-    Everything,
-    /// Those whose report ended in one of these ways (`--regrade-status timeout,error`), e.g.
-    /// after an infrastructure hiccup.
-    Ended(Vec<Ending>),
-    /// These checks (and what they need) for all of them, each report keeping its other results
-    /// (`--regrade-check ID`, after a check changed).
-    Checks(Vec<crate::catalog::CheckId>),
-}
-
-/// A way a report can end, as `--regrade-status` names it: a check's status (`timeout`, `error`,
-/// `failed`, `not_implemented`, `skipped`) or the submission's (`refused`, `does_not_compile`,
-/// `graded_with_timeouts`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
-    /// Some check of the report ended so.
-    Check(crate::output::report::Status),
-    /// The submission's grading ended so.
-    Submission(crate::output::report::SubmissionStatus),
-}
-
-impl std::str::FromStr for Ending {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        use crate::output::report::{Status, SubmissionStatus};
-        if let Ok(status) = serde_json::from_value::<Status>(serde_json::Value::String(s.to_string())) {
-            return Ok(Ending::Check(status));
-        }
-        SubmissionStatus::ALL.into_iter().find(|status| status.as_str() == s).map(Ending::Submission).ok_or_else(|| {
-            format!(
-                "{s:?} is not a status: use a check's (passed, failed, not_implemented, error, timeout, skipped) or a submission's (refused, does_not_compile, graded_with_timeouts)"
-            )
-        })
-    }
-}
-
-impl Ending {
-    /// Whether `report` ended so.
-    pub fn in_report(self, report: &Report) -> bool {
-        match self {
-            Ending::Check(status) => report.checks.iter().any(|c| c.status == status),
-            Ending::Submission(status) => report.submission_status() == status,
-        }
-    }
-}
-
-impl Regrade {
-    /// Whether a submission already graded with the same settings, whose report is in `folder`,
-    /// is graded again.
-    fn again(&self, folder: &Path) -> bool {
-        match self {
-            Regrade::Nothing => false,
-            Regrade::Everything | Regrade::Checks(_) => true,
-            Regrade::Ended(endings) => std::fs::read_to_string(folder.join("report.json"))
-                .ok()
-                .and_then(|text| serde_json::from_str::<Report>(&text).ok())
-                // An unreadable report is graded again.
-                .is_none_or(|report| endings.iter().any(|ending| ending.in_report(&report))),
-        }
-    }
-}
-
 /// Folders no build or worker of a batch may see: the submissions and the outputs.
 fn private_folders(options: &BatchOptions) -> Vec<PathBuf> {
     vec![options.submissions.clone(), options.out.clone()]
@@ -443,6 +275,22 @@ fn spawn_builder(
     })
 }
 
+/// The options one submission of a batch is graded with, `jobs` at a time; `partial`: only the
+/// checks of [`Regrade::Checks`].
+fn grading_of(options: &BatchOptions, jobs: usize, partial: bool) -> GradeOptions {
+    let mut grading = GradeOptions {
+        progress: false,
+        private: private_folders(options),
+        threads: threads_per_job(jobs),
+        gpu_memory_fraction: gpu_memory_per_job(jobs),
+        ..options.grading.clone()
+    };
+    if let (true, Regrade::Checks(ids)) = (partial, &options.regrade) {
+        grading.only = ids.iter().map(|id| id.to_string()).collect();
+    }
+    grading
+}
+
 /// Runs a batch.
 pub fn run(options: &BatchOptions) -> Result<BatchOutcome> {
     let workspace = crate::run::worker_build::Workspace::locate()?;
@@ -483,16 +331,7 @@ pub fn run(options: &BatchOptions) -> Result<BatchOutcome> {
         if earlier.is_none() {
             let _ = std::fs::remove_file(folder.join(KEY_FILE));
         }
-        let mut grading = GradeOptions {
-            progress: false,
-            private: private_folders(options),
-            threads: threads_per_job(jobs),
-            gpu_memory_fraction: gpu_memory_per_job(jobs),
-            ..options.grading.clone()
-        };
-        if let (Some(_), Regrade::Checks(ids)) = (&earlier, &options.regrade) {
-            grading.only = ids.iter().map(|id| id.to_string()).collect();
-        }
+        let grading = grading_of(options, jobs, earlier.is_some());
         finish(staged, prepared, &grading, &folder, Platform::Gradescope, earlier)?;
         let _ = free_slots.send(slot);
         crate::output::files::write_atomic(&folder.join(KEY_FILE), key.as_bytes())?;
