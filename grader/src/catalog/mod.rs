@@ -133,7 +133,7 @@ impl Visibility {
 }
 
 /// One check.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Check {
     /// Its identity (`exercise.name` as a string).
     pub id: CheckId,
@@ -180,7 +180,7 @@ impl Check {
 }
 
 /// A check's time limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct TimeLimit {
     /// Seconds in the smoke (CPU) profile and the full (GPU) profile.
     pub seconds: [u64; 2],
