@@ -1,7 +1,9 @@
-//! Line markers that delimit regions of a source file: `// BEGIN SOLUTION` … `// END SOLUTION` in
-//! the solution (`grader assign` makes the student crate of it), `// BEGIN HIDDEN` … `// END HIDDEN`
-//! in the grader (`grader handout` leaves them out). One parser for both: regions do not nest, every region closes, and a line
-//! that starts like a marker but is not one is an error (a typo must not leak a region).
+//! Line markers that delimit regions of a source file: the solution's (`grader assign` makes the
+//! student crate of it, turning each solution region into a `todo!()`) and the grader's
+//! instructor-only regions (`grader handout` leaves them out). The marker texts are the callers'
+//! (`assign::MARKERS`, `handout::strip`); this module only parses. One parser for both: regions do
+//! not nest, every region closes, and a line that starts like a marker but is not one is an error
+//! (a typo must not leak a region).
 
 use anyhow::{Result, bail};
 use std::path::Path;
