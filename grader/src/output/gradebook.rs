@@ -79,7 +79,7 @@ fn lateness_cells(lateness: Option<&crate::output::deadline::Lateness>) -> [Stri
 }
 
 /// `rows` as CSV text (RFC 4180 quoting where a field needs it, `\n` line ends), by the `csv` crate.
-fn csv_text(rows: impl IntoIterator<Item = Vec<String>>) -> String {
+pub fn csv_text(rows: impl IntoIterator<Item = Vec<String>>) -> String {
     let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
     for row in rows {
         writer.write_record(&row).expect("writing to memory does not fail");

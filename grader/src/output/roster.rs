@@ -10,6 +10,7 @@
 //!   without a submission), and `roster.csv`: every roster student's submission, and every
 //!   submission no roster row claims.
 
+use crate::output::gradebook::csv_text;
 use crate::output::report::Report;
 use anyhow::{Context, Result};
 use serde::Deserialize;
@@ -94,14 +95,6 @@ pub fn matches<'a>(
     (matched, unmatched)
 }
 
-fn csv_of(rows: Vec<Vec<String>>) -> String {
-    let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
-    for row in rows {
-        writer.write_record(&row).expect("in memory");
-    }
-    String::from_utf8(writer.into_inner().expect("in memory")).expect("UTF-8")
-}
-
 /// Writes `out/exports/` for `reports` (with the folder's overrides and penalties applied).
 pub fn write_exports(out: &Path, reports: &BTreeMap<String, Report>) -> Result<()> {
     let exports = out.join(EXPORTS);
@@ -119,7 +112,7 @@ pub fn write_exports(out: &Path, reports: &BTreeMap<String, Report>) -> Result<(
             ]);
         }
     }
-    crate::output::files::write_atomic(&exports.join("long.csv"), csv_of(long).as_bytes())?;
+    crate::output::files::write_atomic(&exports.join("long.csv"), csv_text(long).as_bytes())?;
     let path = out.join(FILE);
     if !path.is_file() {
         return Ok(());
@@ -154,8 +147,8 @@ pub fn write_exports(out: &Path, reports: &BTreeMap<String, Report>) -> Result<(
             "(not on the roster)".to_string(),
         ]);
     }
-    crate::output::files::write_atomic(&exports.join("canvas.csv"), csv_of(canvas).as_bytes())?;
-    crate::output::files::write_atomic(&exports.join("roster.csv"), csv_of(who).as_bytes())?;
+    crate::output::files::write_atomic(&exports.join("canvas.csv"), csv_text(canvas).as_bytes())?;
+    crate::output::files::write_atomic(&exports.join("roster.csv"), csv_text(who).as_bytes())?;
     Ok(())
 }
 

@@ -161,11 +161,8 @@ pub fn write(out: &Path, submissions: &[Submitted], pairs: &[Pair], threshold: f
         row.extend(Exercise::ALL.iter().map(|e| pair.by_exercise.get(e).map_or(String::new(), |s| format!("{s:.3}"))));
         rows.push(row);
     }
-    let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
-    for row in rows {
-        writer.write_record(&row)?;
-    }
-    crate::output::files::write_atomic(&out.join("pairs.csv"), &writer.into_inner()?)?;
+    let csv = crate::output::gradebook::csv_text(rows);
+    crate::output::files::write_atomic(&out.join("pairs.csv"), csv.as_bytes())?;
     for pair in &leads {
         let (a, b) = (by_student[pair.students.0.as_str()], by_student[pair.students.1.as_str()]);
         let body = html! {
