@@ -40,6 +40,17 @@ pub enum TimeSource {
     Unknown,
 }
 
+impl TimeSource {
+    /// Its name in reports and the gradebook.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeSource::Platform => "platform",
+            TimeSource::Manifest => "manifest",
+            TimeSource::Unknown => "unknown",
+        }
+    }
+}
+
 /// How late a submission was and what it cost.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
@@ -212,6 +223,13 @@ jdoe = "2026-12-03T23:59:00[America/Toronto]"
         assert_eq!((late.late_by_s, late.penalty_percent), (3600, 10.0));
         let unknown = course.lateness("ann", None, 50.0);
         assert_eq!((unknown.source, unknown.penalty_percent), (TimeSource::Unknown, 0.0));
+    }
+
+    #[test]
+    fn time_sources_are_named_alike_in_reports_and_the_gradebook() {
+        for source in [TimeSource::Platform, TimeSource::Manifest, TimeSource::Unknown] {
+            assert_eq!(serde_json::to_value(source).unwrap(), source.as_str());
+        }
     }
 
     #[test]

@@ -71,7 +71,7 @@ fn lateness_cells(lateness: Option<&crate::output::deadline::Lateness>) -> [Stri
         None => Default::default(),
         Some(l) => [
             l.submitted_at.clone().unwrap_or_default(),
-            serde_json::to_value(l.source).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+            l.source.as_str().to_string(),
             format!("{:.2}", l.late_by_s as f64 / 3600.0),
             points(l.penalty_percent),
         ],
