@@ -17,6 +17,7 @@
 //! Lateness counts from the due date once a submission is past the grace period.
 
 use crate::output::report::{Report, round2};
+use crate::output::table::{Row, read_rows};
 use anyhow::{Context, Result, bail};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -157,11 +158,8 @@ fn platform_times(path: &Path) -> Result<BTreeMap<String, jiff::Timestamp>> {
         submitted_at: String,
     }
     let mut times = BTreeMap::new();
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_path(path)?;
-    for (index, line) in reader.deserialize::<Line>().enumerate() {
-        let at = format!("{}:{}", path.display(), index + 2);
-        let line = line.with_context(|| format!("{at}: expected student,submitted_at"))?;
-        times.insert(line.student, parse_time(&line.submitted_at).with_context(|| at.clone())?);
+    for Row { at, record } in read_rows::<Line>(path, "student,submitted_at")? {
+        times.insert(record.student, parse_time(&record.submitted_at).with_context(|| at)?);
     }
     Ok(times)
 }

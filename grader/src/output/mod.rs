@@ -15,3 +15,4 @@ pub mod report;
 pub mod roster;
 pub mod schema;
 pub mod summary;
+pub mod table;

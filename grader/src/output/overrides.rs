@@ -14,6 +14,7 @@
 //! sets it; either way the result stays between 0 and the target's points.
 
 use crate::output::report::{Report, round2};
+use crate::output::table::read_rows;
 use anyhow::{Context, Result, bail};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -80,12 +81,8 @@ pub fn apply_file(folder: &Path, reports: &mut BTreeMap<String, Report>) -> Resu
     if !path.is_file() {
         return Ok(());
     }
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_path(&path)?;
-    for (index, line) in reader.deserialize::<Line>().enumerate() {
-        // The header is line 1.
-        let at = format!("{}:{}", path.display(), index + 2);
-        let line = line.with_context(|| format!("{at}: expected student,target,points,reason,who,when"))?;
-        apply(&line, reports).with_context(|| at.clone())?;
+    for row in read_rows::<Line>(&path, "student,target,points,reason,who,when")? {
+        apply(&row.record, reports).with_context(|| row.at)?;
     }
     Ok(())
 }

@@ -12,7 +12,7 @@
 
 use crate::output::gradebook::csv_text;
 use crate::output::report::Report;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -66,14 +66,8 @@ impl Student {
 
 /// `roster.csv`'s students.
 fn read(path: &Path) -> Result<Vec<Student>> {
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_path(path)?;
-    reader
-        .deserialize::<Student>()
-        .enumerate()
-        .map(|(i, row)| {
-            row.with_context(|| format!("{}:{}: expected name,email,sis_id,section", path.display(), i + 2))
-        })
-        .collect()
+    let rows = super::table::read_rows::<Student>(path, "name,email,sis_id,section")?;
+    Ok(rows.into_iter().map(|row| row.record).collect())
 }
 
 /// Each roster student's submission (student id), if any, and the submissions no one claims.
