@@ -111,16 +111,11 @@ fn group_of(case: &Case) -> String {
 
 /// Whether this machine lets the grader create namespaces for check processes.
 fn namespaces_available() -> bool {
-    let limits = grader::run::sandbox::Limits {
-        time: std::time::Duration::from_secs(10),
-        clock: grader::run::sandbox::Clock::Wall,
-        memory_bytes: None,
-        processes: 64,
-    };
-    let isolation = grader::run::sandbox::Isolation::default();
-    grader::run::sandbox::run_child(Path::new("/bin/true"), &[], Path::new("/"), &[], limits, Some(&isolation))
-        .map(|run| run.isolated)
-        .unwrap_or(false)
+    use grader::run::sandbox::{Child, Clock, Isolation, Limits, run_child};
+    let limits =
+        Limits { time: std::time::Duration::from_secs(10), clock: Clock::Wall, memory_bytes: None, processes: 64 };
+    let child = Child { program: Path::new("/bin/true"), args: &[], workdir: Path::new("/"), env: &[], limits };
+    run_child(&child, Some(&Isolation::default())).map(|run| run.isolated).unwrap_or(false)
 }
 
 /// grades.csv as student → (status, reason).

@@ -96,8 +96,9 @@ impl Session<'_> {
         let request = self.request(task, then, limits);
         // The judge measures on the GPU too: the same memory cap as its worker.
         let env: Vec<(&str, String)> = request.worker.env.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-        let run = sandbox::run_child(&self.judge, &request.to_args(), &self.workdir, &env, limits, None)
-            .with_context(|| format!("cannot start {}", self.judge.display()))?;
+        let args = request.to_args();
+        let judge = sandbox::Child { program: &self.judge, args: &args, workdir: &self.workdir, env: &env, limits };
+        let run = sandbox::run_child(&judge, None).with_context(|| format!("cannot start {}", self.judge.display()))?;
         let mut sandboxes = self.sandboxes.borrow_mut();
         for sandbox in run.messages.iter().filter_map(|m| m.worker_sandbox.as_ref()) {
             if !sandboxes.contains(sandbox) {

@@ -176,35 +176,36 @@ pub fn nonce() -> String {
     hex::encode(bytes)
 }
 
-/// Runs `program args` in `workdir` under `limits` with `env` added, and collects its result.
-/// With `isolation`, tries namespaces first and, where the system refuses them, runs without
-/// (`ChildRun::isolated` says which happened).
-pub fn run_child(
-    program: &Path,
-    args: &[String],
-    workdir: &Path,
-    env: &[(&str, String)],
-    limits: Limits,
-    isolation: Option<&Isolation>,
-) -> std::io::Result<ChildRun> {
+/// A program to start: its arguments, working folder, added environment and limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Child<'a> {
+    /// The executable.
+    pub program: &'a Path,
+    /// Its arguments.
+    pub args: &'a [String],
+    /// Where it starts.
+    pub workdir: &'a Path,
+    /// Variables added to the environment it inherits.
+    pub env: &'a [(&'a str, String)],
+    /// Its time, memory and process limits.
+    pub limits: Limits,
+}
+
+/// Runs `child` and collects its result. With `isolation`, tries namespaces first and, where the
+/// system refuses them, runs without (`ChildRun::isolated` says which happened).
+pub fn run_child(child: &Child<'_>, isolation: Option<&Isolation>) -> std::io::Result<ChildRun> {
     if let Some(isolation) = isolation {
-        match run_once(program, args, workdir, env, limits, Some(isolation)) {
+        match run_once(child, Some(isolation)) {
             Err(e) if namespaces_refused(&e) => {}
             other => return other,
         }
     }
-    run_once(program, args, workdir, env, limits, None)
+    run_once(child, None)
 }
 
 /// Runs the child once (with `isolation`'s namespaces, or without), and collects its result.
-fn run_once(
-    program: &Path,
-    args: &[String],
-    workdir: &Path,
-    env: &[(&str, String)],
-    limits: Limits,
-    isolation: Option<&Isolation>,
-) -> std::io::Result<ChildRun> {
+fn run_once(spec: &Child<'_>, isolation: Option<&Isolation>) -> std::io::Result<ChildRun> {
+    let Child { program, args, workdir, env, limits } = *spec;
     let (result_reader, result_writer) = std::io::pipe()?;
     let nonce = nonce();
     let mut command = Command::new(program);

@@ -34,7 +34,12 @@ fn landlock_opens_only_the_allow_list() {
 
 fn sh(script: &str, limits: Limits) -> ChildRun {
     let args = vec!["-c".to_string(), script.to_string()];
-    run_child(Path::new("/bin/sh"), &args, Path::new("/tmp"), &[], limits, None).unwrap()
+    run_child(&shell(&args, limits), None).unwrap()
+}
+
+/// `/bin/sh` with `args`, in `/tmp`, under `limits`.
+fn shell(args: &[String], limits: Limits) -> Child<'_> {
+    Child { program: Path::new("/bin/sh"), args, workdir: Path::new("/tmp"), env: &[], limits }
 }
 
 const LIMITS: Limits =
@@ -146,7 +151,7 @@ fn isolated_children_have_no_network_see_no_hidden_paths_and_write_only_their_sc
         read_only: true,
         ..Isolation::default()
     };
-    let run = run_child(Path::new("/bin/sh"), &args, Path::new("/tmp"), &[], LIMITS, Some(&isolation)).unwrap();
+    let run = run_child(&shell(&args, LIMITS), Some(&isolation)).unwrap();
     assert!(run.stdout.contains("scratch-written"), "{}", run.stdout);
     if run.isolated {
         for expected in ["read:0", "listed:0", "no-network"] {
