@@ -44,24 +44,19 @@ impl Block {
             reference::Downsample::new(&(&p / "downsample"), c.in_channels, out, c.stride, reference::Norm::BatchNorm)
         });
         match self {
-            Self::Basic => Box::new(reference::BasicBlock::new(
-                &p,
-                c.in_channels,
-                c.planes,
-                c.stride,
-                ds,
-                reference::Norm::BatchNorm,
-            )),
-            Self::Bottleneck => Box::new(reference::BottleneckBlock::new(
-                &p,
-                c.in_channels,
-                c.planes,
-                c.stride,
-                ds,
-                reference::Norm::BatchNorm,
-            )),
+            Self::Basic => build::<reference::BasicBlock>(&p, c, ds),
+            Self::Bottleneck => build::<reference::BottleneckBlock>(&p, c, ds),
         }
     }
+}
+
+/// A reference block of type `B` for case `c` on `p`, with BatchNorm.
+fn build<B: reference::ResidualBlock>(
+    p: &tch::nn::Path,
+    c: &Case,
+    downsample: Option<reference::Downsample>,
+) -> Box<dyn ModuleT> {
+    Box::new(B::build(p, c.in_channels, c.planes, c.stride, downsample, reference::Norm::BatchNorm))
 }
 
 fn described_variables(vs: &VarStore) -> Vec<(String, Vec<i64>)> {
