@@ -127,27 +127,35 @@ fn prairielearn_results_say_when_a_submission_cannot_be_judged() {
     assert!(results["tests"].as_array().is_some_and(|t| !t.is_empty()));
 }
 
+/// The fixture reports copied into `dir/graded`: that folder, and its `correct` student's report
+/// as the grader measured it.
+fn graded_fixtures(dir: &std::path::Path) -> (std::path::PathBuf, Value) {
+    let graded = dir.join("graded");
+    common::copy_tree(&root().join("tests/fixtures/reports"), &graded);
+    let report = std::fs::read_to_string(graded.join("correct/report.json")).unwrap();
+    (graded, serde_json::from_str(&report).unwrap())
+}
+
+/// `grader pages GRADED`.
+fn pages(graded: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_grader")).arg("pages").arg(graded).output().unwrap()
+}
+
 /// An instructor's overrides (`overrides.csv` in a batch folder) reach the gradebook, the student's
 /// page and the dashboard, stay applied once however often the pages are rewritten, and leave the
 /// grader's own report as it measured.
 #[test]
 fn overrides_reach_the_gradebook_page_and_dashboard_once() {
     let dir = tempfile::tempdir().unwrap();
-    let graded = dir.path().join("graded");
-    common::copy_tree(&root().join("tests/fixtures/reports"), &graded);
-    let raw: Value =
-        serde_json::from_str(&std::fs::read_to_string(graded.join("correct/report.json")).unwrap()).unwrap();
+    let (graded, raw) = graded_fixtures(dir.path());
     std::fs::write(
         graded.join("overrides.csv"),
         "student,target,points,reason,who,when\ncorrect,training.accuracy,-2,copied the training loop,TA Kim,2026-11-30\n",
     )
     .unwrap();
-    let pages = || {
-        let output = Command::new(env!("CARGO_BIN_EXE_grader")).arg("pages").arg(&graded).output().unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    };
     for _ in 0..2 {
-        pages();
+        let output = pages(&graded);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         let rows = common::read_csv(&graded.join("grades.csv"));
         let row = rows.iter().find(|r| r[0] == "correct").unwrap();
         assert_eq!(row[6].parse::<f64>().unwrap(), raw["score"].as_f64().unwrap() - 2.0, "{row:?}");
@@ -163,7 +171,7 @@ fn overrides_reach_the_gradebook_page_and_dashboard_once() {
     // A mistake in the file is an error that names its line, not a silent skip.
     std::fs::write(graded.join("overrides.csv"), "student,target,points,reason,who,when\nnobody,he_init,+1,r,w,d\n")
         .unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_grader")).arg("pages").arg(&graded).output().unwrap();
+    let output = pages(&graded);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("overrides.csv:2: no graded student `nobody`"));
 }
@@ -173,10 +181,7 @@ fn overrides_reach_the_gradebook_page_and_dashboard_once() {
 #[test]
 fn a_late_submission_costs_its_penalty_once() {
     let dir = tempfile::tempdir().unwrap();
-    let graded = dir.path().join("graded");
-    common::copy_tree(&root().join("tests/fixtures/reports"), &graded);
-    let raw: Value =
-        serde_json::from_str(&std::fs::read_to_string(graded.join("correct/report.json")).unwrap()).unwrap();
+    let (graded, raw) = graded_fixtures(dir.path());
     let raw = raw["score"].as_f64().unwrap();
     std::fs::write(
         graded.join("course.toml"),
@@ -185,7 +190,7 @@ fn a_late_submission_costs_its_penalty_once() {
     .unwrap();
     std::fs::write(graded.join("submitted.csv"), "student,submitted_at\ncorrect,2026-12-03T00:59:00Z\n").unwrap();
     for _ in 0..2 {
-        let output = Command::new(env!("CARGO_BIN_EXE_grader")).arg("pages").arg(&graded).output().unwrap();
+        let output = pages(&graded);
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         let rows = common::read_csv(&graded.join("grades.csv"));
         let header = &rows[0];
@@ -208,21 +213,18 @@ fn a_late_submission_costs_its_penalty_once() {
 #[test]
 fn a_roster_yields_a_canvas_import_and_names_who_is_missing() {
     let dir = tempfile::tempdir().unwrap();
-    let graded = dir.path().join("graded");
-    common::copy_tree(&root().join("tests/fixtures/reports"), &graded);
+    let (graded, correct) = graded_fixtures(dir.path());
     std::fs::write(
         graded.join("roster.csv"),
         "name,email,sis_id,section,canvas_id,id\nJane Doe,jdoe@uni.edu,S1,A,101,correct\nAbsent Student,absent@uni.edu,S2,B,102,\n",
     )
     .unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_grader")).arg("pages").arg(&graded).output().unwrap();
+    let output = pages(&graded);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(stdout.contains("roster: 2 students; without a submission: Absent Student"), "{stdout}");
     let canvas = common::read_csv(&graded.join("exports/canvas.csv"));
     assert_eq!(canvas[0], ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "ResNet assignment"]);
-    let correct: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(graded.join("correct/report.json")).unwrap()).unwrap();
     assert_eq!(canvas[1][..5], ["Jane Doe", "101", "S1", "jdoe@uni.edu", "A"]);
     assert_eq!(canvas[1][5].parse::<f64>().unwrap(), correct["score"].as_f64().unwrap());
     assert_eq!(canvas[2][5], "", "no submission: no grade");
