@@ -251,11 +251,12 @@ struct Graded {
 }
 
 /// Folders no submission may change.
-const PROTECTED: [&str; 7] = [
+const PROTECTED: [&str; 8] = [
     "grader/src",
     "grader/judge/src",
     "grader/worker/src",
     "grader/wire/src",
+    "plots/src",
     "solution/src",
     "student/src",
     "tests/cases",

@@ -1,5 +1,6 @@
-//! `grader handout` (`make handout`): what students get — the student crate, a grader with the
-//! public checks only, a Makefile with `setup`, `check` and `submit`, and a README.
+//! `grader handout` (`make handout`): what students get — the student crate and the plots crate it
+//! draws with, a grader with the public checks only, a Makefile with `setup`, `check` and `submit`,
+//! and a README.
 //!
 //! Instructor-only code in the grader's sources is in files of its own, left out whole: the files
 //! of `INSTRUCTOR_ONLY`, and every `hidden.rs` or file under a `hidden/` folder (the hidden checks'
@@ -59,7 +60,8 @@ fn files_under(root: &Path, dir: &str) -> Result<Vec<PathBuf>> {
 /// version of its own (so that its packages never share build artifacts with the instructor's).
 fn root_manifest(root: &Path) -> Result<String> {
     let mut doc: toml_edit::DocumentMut = std::fs::read_to_string(root.join("Cargo.toml"))?.parse()?;
-    let members = toml_edit::Array::from_iter(["student", "grader", "grader/judge", "grader/wire", "grader/worker"]);
+    let members =
+        toml_edit::Array::from_iter(["student", "plots", "grader", "grader/judge", "grader/wire", "grader/worker"]);
     doc["workspace"]["members"] = toml_edit::value(members.clone());
     doc["workspace"]["default-members"] = toml_edit::value(members);
     doc["workspace"]["package"]["version"] = toml_edit::value(handout_version(&doc));
@@ -151,7 +153,7 @@ pub fn write(root: &Path, dest: &Path) -> Result<Vec<PathBuf>> {
         PathBuf::from("grader/report.schema.json"),
     ];
     grader_files.extend(files_under(root, "grader/src")?);
-    for member in ["grader/judge", "grader/wire", "grader/worker"] {
+    for member in ["plots", "grader/judge", "grader/wire", "grader/worker"] {
         grader_files.push(PathBuf::from(format!("{member}/Cargo.toml")));
         grader_files.extend(files_under(root, &format!("{member}/src"))?);
     }

@@ -56,8 +56,8 @@ pub enum Error {
         source: tch::TchError,
     },
     /// A plot could not be drawn.
-    #[error("cannot draw the plot: {0}")]
-    Plot(String),
+    #[error(transparent)]
+    Plot(#[from] resnet_lab_plots::Error),
     /// Training could not proceed.
     #[error("training failed: {0}")]
     Training(String),

@@ -1,178 +1,62 @@
-//! The notebook's pictures as SVG (plotters' SVG backend: no fonts or system libraries needed):
-//! training curves with the 75% target, per-layer output variances on a log scale (He against a
-//! naive initialization), and the 1-D loss landscape. Each function returns the SVG text; [`write_svg`] saves it.
+//! The notebook's pictures as SVG: training curves with the 75% target, per-layer output variances
+//! on a log scale (He against a naive initialization), and the 1-D loss landscape. Each function
+//! returns the SVG text; [`write_svg`] saves it. They are drawn by `resnet_lab_plots`, the module
+//! the grader's report page draws with too, so your `make demo` pictures look like the page's.
 
 use crate::Error;
 use crate::he_init::LayerVariance;
 use crate::train::EpochStats;
-use plotters::prelude::*;
+use resnet_lab_plots::{LineChart, Series, Target, lines, lines_in_a_row};
 use std::path::Path;
 
-type Series<'a, T> = (&'a str, &'a [T]);
-
-const COLORS: [RGBColor; 6] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-];
-
-fn plot_error(e: impl std::fmt::Display) -> Error {
-    Error::Plot(e.to_string())
+/// `(x, y)` points of `items`, the i-th at x = i + 1, on a log₁₀ scale; values that are not
+/// positive have no logarithm and are left out.
+fn log10_by_position<T>(items: &[T], value: impl Fn(&T) -> f64) -> Vec<(f64, f64)> {
+    let points = items.iter().enumerate().map(|(i, item)| (i as f64 + 1.0, value(item)));
+    points.filter(|(_, v)| *v > 0.0).map(|(x, v)| (x, v.log10())).collect()
 }
 
-/// Loss (left) and validation accuracy (right) per epoch for each named history, with a dashed
-/// line at `target_accuracy` percent.
-pub fn training_curves(histories: &[Series<'_, EpochStats>], target_accuracy: f64) -> Result<String, Error> {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (960, 380)).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_error)?;
-        let (left, right) = root.split_horizontally(480);
-        let epochs = histories.iter().map(|(_, h)| h.len()).max().unwrap_or(1).max(1) as f64;
-        let max_loss = histories
-            .iter()
-            .flat_map(|(_, h)| h.iter().map(|s| s.train_loss))
-            .filter(|l| l.is_finite())
-            .fold(0.1, f64::max);
-        let mut loss = ChartBuilder::on(&left)
-            .caption("training loss", ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(48)
-            .build_cartesian_2d(1.0..epochs.max(2.0), 0.0..max_loss * 1.1)
-            .map_err(plot_error)?;
-        loss.configure_mesh().x_desc("epoch").draw().map_err(plot_error)?;
-        let mut accuracy = ChartBuilder::on(&right)
-            .caption("validation accuracy (%)", ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(48)
-            .build_cartesian_2d(1.0..epochs.max(2.0), 0.0..100.0)
-            .map_err(plot_error)?;
-        accuracy.configure_mesh().x_desc("epoch").draw().map_err(plot_error)?;
-        accuracy
-            .draw_series(DashedLineSeries::new(
-                [(1.0, target_accuracy), (epochs.max(2.0), target_accuracy)],
-                6,
-                4,
-                BLACK.stroke_width(1),
-            ))
-            .map_err(plot_error)?
-            .label(format!("target {target_accuracy}%"))
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BLACK));
-        for (i, (name, history)) in histories.iter().enumerate() {
-            let color = COLORS[i % COLORS.len()];
-            let points = |f: fn(&EpochStats) -> f64| {
-                history.iter().map(move |s| (s.epoch as f64, f(s))).filter(|(_, v)| v.is_finite())
-            };
-            loss.draw_series(LineSeries::new(points(|s| s.train_loss), color.stroke_width(2))).map_err(plot_error)?;
-            accuracy
-                .draw_series(LineSeries::new(points(|s| s.validation_accuracy), color.stroke_width(2)).point_size(3))
-                .map_err(plot_error)?
-                .label(name.to_string())
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2)));
-        }
-        accuracy
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .border_style(BLACK)
-            .background_style(WHITE)
-            .draw()
-            .map_err(plot_error)?;
-        root.present().map_err(plot_error)?;
-    }
-    Ok(svg)
+/// Training loss (left) and validation accuracy (right) per epoch for each named history, with a
+/// dashed line at `target_accuracy` percent.
+pub fn training_curves(histories: &[(&str, &[EpochStats])], target_accuracy: f64) -> Result<String, Error> {
+    let per_epoch = |field: fn(&EpochStats) -> f64| -> Vec<Series<'_, (f64, f64)>> {
+        let points = |history: &[EpochStats]| history.iter().map(|s| (s.epoch as f64, field(s))).collect();
+        histories.iter().map(|&(label, history)| Series { label, values: points(history) }).collect()
+    };
+    let (loss, accuracy) = (per_epoch(|s| s.train_loss), per_epoch(|s| s.validation_accuracy));
+    let label = format!("target {target_accuracy}%");
+    let target = Target { value: target_accuracy, label: &label };
+    Ok(lines_in_a_row(&[
+        LineChart::new("training loss", ("epoch", "loss"), &loss),
+        LineChart::new("validation accuracy", ("epoch", "%"), &accuracy).with_target(target).with_y_max(100.0),
+    ])?)
 }
 
 /// Output variance per layer (in forward order) on a log scale, one line per named series: He's
 /// initialization holds it of the same order with depth, a naive one makes it collapse, which only
 /// a log scale shows side by side.
-pub fn variance_per_layer(series: &[Series<'_, LayerVariance>]) -> Result<String, Error> {
-    let mut svg = String::new();
-    {
-        let layers = series.iter().map(|(_, v)| v.len()).max().unwrap_or(0).max(1);
-        let positive =
-            || series.iter().flat_map(|(_, v)| v.iter().map(|l| l.variance)).filter(|v| v.is_finite() && *v > 0.0);
-        let low = positive().fold(1.0, f64::min) / 2.0;
-        let high = positive().fold(1.0, f64::max) * 2.0;
-        let width = (120 + layers * 40).clamp(640, 1600) as u32;
-        let root = SVGBackend::with_string(&mut svg, (width, 400)).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_error)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("output variance per layer (log scale)", ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(72)
-            .build_cartesian_2d(0.5..layers as f64 + 0.5, (low..high).log_scale())
-            .map_err(plot_error)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_desc("layer (forward order)")
-            .y_desc("variance")
-            .y_label_formatter(&|v| format!("{v:.0e}"))
-            .draw()
-            .map_err(plot_error)?;
-        for (s, (name, variances)) in series.iter().enumerate() {
-            let color = COLORS[s % COLORS.len()];
-            let points: Vec<(f64, f64)> = variances
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| l.variance.is_finite() && l.variance > 0.0)
-                .map(|(i, l)| (i as f64 + 1.0, l.variance))
-                .collect();
-            chart
-                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
-                .map_err(plot_error)?
-                .label(name.to_string())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2)));
-            chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, color.filled()))).map_err(plot_error)?;
-        }
-        chart.configure_series_labels().border_style(BLACK).background_style(WHITE).draw().map_err(plot_error)?;
-        root.present().map_err(plot_error)?;
-    }
-    Ok(svg)
+pub fn variance_per_layer(series: &[(&str, &[LayerVariance])]) -> Result<String, Error> {
+    let series: Vec<Series<'_, (f64, f64)>> = series
+        .iter()
+        .map(|&(label, layers)| Series { label, values: log10_by_position(layers, |l| l.variance) })
+        .collect();
+    let axes = ("layer, in forward order", "log₁₀ variance");
+    Ok(lines(&LineChart::new("Output variance per layer (log₁₀)", axes, &series))?)
 }
 
-/// Loss against α for each named slice (see [`crate::landscape::loss_slice`]).
-pub fn loss_landscape(slices: &[Series<'_, (f64, f64)>]) -> Result<String, Error> {
-    let mut svg = String::new();
-    {
-        let all = || slices.iter().flat_map(|(_, s)| s.iter().copied()).filter(|(_, l)| l.is_finite());
-        let (x0, x1) = all().fold((f64::MAX, f64::MIN), |(lo, hi), (a, _)| (lo.min(a), hi.max(a)));
-        // A log scale: far from the minimum the loss grows by orders of magnitude, and the shape
-        // near the minimum (sharp or flat) is what the picture is about.
-        let top = all().map(|(_, l)| l).fold(0.1, f64::max);
-        let bottom = all().map(|(_, l)| l).filter(|l| *l > 0.0).fold(top, f64::min).max(1e-4);
-        let (x0, x1) = if x0 < x1 { (x0, x1) } else { (-1.0, 1.0) };
-        let root = SVGBackend::with_string(&mut svg, (640, 400)).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_error)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("loss along a random direction", ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(48)
-            .build_cartesian_2d(x0..x1, (bottom * 0.8..top * 1.25).log_scale())
-            .map_err(plot_error)?;
-        chart.configure_mesh().x_desc("alpha").y_desc("loss (log scale)").draw().map_err(plot_error)?;
-        for (i, (name, slice)) in slices.iter().enumerate() {
-            let color = COLORS[i % COLORS.len()];
-            chart
-                .draw_series(LineSeries::new(
-                    slice.iter().copied().filter(|(_, l)| l.is_finite() && *l > 0.0),
-                    color.stroke_width(2),
-                ))
-                .map_err(plot_error)?
-                .label(name.to_string())
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2)));
-        }
-        chart.configure_series_labels().border_style(BLACK).background_style(WHITE).draw().map_err(plot_error)?;
-        root.present().map_err(plot_error)?;
-    }
-    Ok(svg)
+/// Loss against α for each named slice (see [`crate::landscape::loss_slice`]), on a log scale: far
+/// from the minimum the loss grows by orders of magnitude, and the shape near the minimum (sharp
+/// or flat) is what the picture is about.
+pub fn loss_landscape(slices: &[(&str, &[(f64, f64)])]) -> Result<String, Error> {
+    let series: Vec<Series<'_, (f64, f64)>> = slices
+        .iter()
+        .map(|&(label, slice)| {
+            let positive = slice.iter().filter(|(_, loss)| *loss > 0.0);
+            Series { label, values: positive.map(|&(alpha, loss)| (alpha, loss.log10())).collect() }
+        })
+        .collect();
+    let axes = ("alpha", "log₁₀ loss");
+    Ok(lines(&LineChart::new("Loss along a random direction", axes, &series))?)
 }
 
 /// Writes SVG text to `path`.
@@ -199,10 +83,16 @@ mod tests {
             .collect();
         let svg = training_curves(&[("resnet18", &history)], 75.0).unwrap();
         assert!(svg.starts_with("<svg") && svg.contains("resnet18") && svg.contains("target 75%"));
-        let v = [LayerVariance { name: "conv1".into(), kind: LayerKind::Conv2d, variance: 0.9 }];
+        assert_eq!(svg.matches("<circle").count(), 6, "three epochs, loss and accuracy: {svg}");
+        let v = [
+            LayerVariance { name: "conv1".into(), kind: LayerKind::Conv2d, variance: 0.9 },
+            LayerVariance { name: "conv2".into(), kind: LayerKind::Conv2d, variance: 0.0 },
+        ];
         let svg = variance_per_layer(&[("yours", &v), ("reference", &v)]).unwrap();
-        assert!(svg.contains("reference") && svg.matches("<rect").count() >= 3);
+        assert!(svg.contains("reference") && svg.contains("log₁₀ variance"));
+        assert_eq!(svg.matches("<circle").count(), 2, "a variance of 0 has no logarithm: {svg}");
         let svg = loss_landscape(&[("ResNet", &[(-1.0, 3.0), (0.0, 0.5), (1.0, f64::NAN)])]).unwrap();
         assert!(svg.contains("ResNet") && svg.contains("<polyline"));
+        assert_eq!(svg.matches("<circle").count(), 2, "NaN is left out: {svg}");
     }
 }

@@ -3,7 +3,6 @@
 //! [`summary`] is what the terminal shows; [`files`] writes them. Dependencies point one way:
 //! reports know nothing of pages or gradebooks.
 
-pub mod charts;
 pub mod deadline;
 pub mod files;
 pub mod gradebook;

@@ -1,12 +1,12 @@
 //! `index.html`, the class dashboard of a batch folder.
 
 use super::{READY, SORT_SCRIPT, badge, figure, lateness_line, overrides_table, page};
-use crate::output::charts;
 use crate::output::deadline::{Lateness, TimeSource};
 use crate::output::gradebook;
 use crate::output::overrides::Override;
 use crate::output::report::{Report, Status, SubmissionStatus};
 use maud::{Markup, html};
+use resnet_lab_plots as charts;
 use std::collections::BTreeMap;
 
 /// `index.html`: the class dashboard of a batch folder, built from its reports (student → report).

@@ -5,11 +5,11 @@
 //! They are written with maud's `html!` templates: checked at compile time, and every value is
 //! escaped unless it is marked as markup (the SVG charts, the scripts and the style sheet).
 
-use crate::output::charts::{self, Series, Target};
 use crate::output::deadline::{Lateness, TimeSource};
 use crate::output::overrides::Override;
 use crate::output::report::{CheckResult, Report, Status};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
+use resnet_lab_plots::{self as charts, LineChart, Series, Target};
 
 mod dashboard;
 pub use dashboard::{SimilarityLead, dashboard_page};
@@ -85,16 +85,16 @@ fn badge(status: &str) -> Markup {
 /// One of a report's charts: the SVG (or why it could not be drawn) and its caption.
 pub struct Chart {
     /// The SVG, or why there is none.
-    pub svg: Result<String, String>,
+    pub svg: Result<String, charts::Error>,
     /// What it shows, in a sentence.
     pub caption: String,
 }
 
 /// A chart with its caption, or why it could not be drawn.
-fn figure(svg: Result<String, String>, caption: &str) -> Markup {
+fn figure(svg: Result<String, charts::Error>, caption: &str) -> Markup {
     match svg {
         Ok(svg) => html! { figure { (PreEscaped(svg)) figcaption { (caption) } } },
-        Err(problem) => html! { p.hint { (problem) } },
+        Err(problem) => html! { p.hint { (problem.to_string()) } },
     }
 }
 
@@ -116,7 +116,7 @@ fn history_points(history: &Value, field: &str) -> Vec<(f64, f64)> {
 /// He-init variances beside the reference's, and the ablation's accuracies.
 pub fn charts_of(report: &Report) -> Vec<Chart> {
     let mut figures = Vec::new();
-    let figure = |svg: Result<String, String>, caption: &str| Chart { svg, caption: caption.to_string() };
+    let figure = |svg: Result<String, charts::Error>, caption: &str| Chart { svg, caption: caption.to_string() };
     if let Some(training) = check(report, "training.runs").filter(|c| !c.details["report"].is_null()) {
         let history = &training.details["report"]["history"];
         let target = check(report, "training.accuracy").and_then(|c| c.details["target"].as_f64()).unwrap_or(75.0);
@@ -126,12 +126,12 @@ pub fn charts_of(report: &Report) -> Vec<Chart> {
             Series { label: "validation accuracy", values: history_points(history, "validation_accuracy") },
         ];
         figures.push(figure(
-            charts::lines("Training accuracy", ("epoch", "%"), &accuracy, Some(Target { value: target, label: &label }), Some(100.0)),
+            charts::lines(&LineChart::new("Training accuracy", ("epoch", "%"), &accuracy).with_target(Target { value: target, label: &label }).with_y_max(100.0)),
             "Accuracy per epoch as your train_resnet18 reported it; the dashed line is the target the grader's own test measurement must reach.",
         ));
         let loss = [Series { label: "train loss", values: history_points(history, "train_loss") }];
         figures.push(figure(
-            charts::lines("Training loss", ("epoch", "loss"), &loss, None, None),
+            charts::lines(&LineChart::new("Training loss", ("epoch", "loss"), &loss)),
             "Mean training loss per epoch.",
         ));
     }
@@ -169,7 +169,7 @@ pub fn charts_of(report: &Report) -> Vec<Chart> {
             }
             let network = he.details["network"].as_str().unwrap_or("the network");
             figures.push(figure(
-                charts::lines("Output variance per layer (log₁₀)", ("layer, in forward order", "log₁₀ variance"), &series, None, None),
+                charts::lines(&LineChart::new("Output variance per layer (log₁₀)", ("layer, in forward order", "log₁₀ variance"), &series)),
                 &format!(
                     "{network}: the variance of each Conv2d/Linear output at initialization, yours beside the grader's. He's initialization keeps it of the same order with depth; the naive one shrinks it about 30-fold per layer. A missing point is a layer you did not report."
                 ),

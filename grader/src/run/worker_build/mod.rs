@@ -3,8 +3,9 @@
 //! The judge (`grader-judge`, the reference and the checks) is a member of this workspace and is
 //! built as one. A submission's worker is built in a workspace of its own,
 //! `target/grader/workers/<key>/`: the graded crate staged as package `resnet-lab-graded-<key>`
-//! (its `Cargo.toml` with workspace inheritance resolved, and its `src/`), copies of the worker and
-//! wire crates and of the build script, the workspace's lockfile, and a generated root manifest.
+//! (its `Cargo.toml` with workspace inheritance resolved, and its `src/`), the worker's sources, the
+//! shared crates (wire and plots, staged once for every build), the build script, the workspace's
+//! lockfile and a generated root manifest.
 //! Cargo runs in a mount namespace that shows it that folder, its target folder
 //! (`target/grader/worker-target`, shared by every worker build so that libtorch's bindings compile
 //! once), libtorch and the toolchain, and hides the rest of this workspace (the solution, the hidden

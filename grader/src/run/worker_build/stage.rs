@@ -163,10 +163,12 @@ pub(super) fn stage_worker(workspace: &Workspace, crate_dir: &Path, staging: &Pa
     lib.insert("name", toml_edit::value(package.replace('-', "_")));
     lib.insert("path", toml_edit::value("src/lib.rs"));
     graded.insert("lib", Item::Table(lib));
+    use_staged_shared_crates(&mut graded, workspace);
     write_if_changed(&staging.join("graded/Cargo.toml"), graded.to_string().as_bytes())?;
     mirror_dir(&crate_dir.join("src"), &staging.join("graded/src"))?;
-    // The wire crate holds nothing secret and nothing of a student: one copy, shared by every build.
-    stage_crate(&workspace.root.join("grader/wire"), &wire_stage(workspace), &root, "resnet-lab-wire")?;
+    for shared in SHARED_CRATES {
+        stage_crate(&workspace.root.join(shared.folder), &shared.stage(workspace), &root, shared.package)?;
+    }
     mirror_dir(&workspace.root.join("grader/worker/src"), &staging.join("worker/src"))?;
     write_if_changed(
         &staging.join("build-support/link_libtorch.rs"),
@@ -183,15 +185,11 @@ pub(super) fn stage_worker(workspace: &Workspace, crate_dir: &Path, staging: &Pa
     let mut bins = toml_edit::ArrayOfTables::new();
     bins.push(bin);
     manifest.insert("bin", Item::ArrayOfTables(bins));
-    let wire = wire_stage(workspace).display().to_string();
-    for (name, package, path) in
-        [("assignment", package.as_str(), "graded"), ("wire", "resnet-lab-wire", wire.as_str())]
-    {
-        let mut dependency = toml_edit::InlineTable::new();
-        dependency.insert("package", package.into());
-        dependency.insert("path", path.into());
-        manifest["dependencies"][name] = toml_edit::value(dependency);
-    }
+    let mut assignment = toml_edit::InlineTable::new();
+    assignment.insert("package", package.as_str().into());
+    assignment.insert("path", "graded".into());
+    manifest["dependencies"]["assignment"] = toml_edit::value(assignment);
+    use_staged_shared_crates(&mut manifest, workspace);
     write_if_changed(&staging.join("Cargo.toml"), manifest.to_string().as_bytes())?;
     let lock = staging.join("Cargo.lock");
     if !lock.exists() {
@@ -200,7 +198,38 @@ pub(super) fn stage_worker(workspace: &Workspace, crate_dir: &Path, staging: &Pa
     Ok(bin_name)
 }
 
-/// Where the wire crate is staged for every worker build.
-pub(super) fn wire_stage(workspace: &Workspace) -> PathBuf {
-    workspace.target_dir().join("grader/wire")
+/// A crate of this workspace that a worker build uses besides the graded crate and the worker:
+/// nothing secret and nothing of a student's in it, so it is staged once, read-only to every build.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SharedCrate {
+    /// Its folder in the workspace.
+    folder: &'static str,
+    /// Its package name.
+    package: &'static str,
+}
+
+/// The wire crate (the worker's protocol) and the plots crate (the assignment crate draws with it).
+pub(super) const SHARED_CRATES: [SharedCrate; 2] = [
+    SharedCrate { folder: "grader/wire", package: "resnet-lab-wire" },
+    SharedCrate { folder: "plots", package: "resnet-lab-plots" },
+];
+
+impl SharedCrate {
+    /// Where it is staged for every worker build.
+    pub(super) fn stage(&self, workspace: &Workspace) -> PathBuf {
+        workspace.target_dir().join("grader/shared").join(self.package)
+    }
+}
+
+/// Points `manifest`'s dependencies on a shared crate at its staged copy (their paths in the
+/// workspace are hidden from the build).
+fn use_staged_shared_crates(manifest: &mut DocumentMut, workspace: &Workspace) {
+    let Some(deps) = manifest.get_mut("dependencies").and_then(Item::as_table_like_mut) else { return };
+    for (name, dependency) in deps.iter_mut() {
+        let package = dependency.get("package").and_then(Item::as_str).unwrap_or(name.get()).to_string();
+        let shared = SHARED_CRATES.iter().find(|s| s.package == package);
+        if let (Some(shared), Some(table)) = (shared, dependency.as_table_like_mut()) {
+            table.insert("path", toml_edit::value(shared.stage(workspace).display().to_string()));
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! namespace where bubblewrap is unavailable.
 
 use super::Workspace;
-use super::stage::wire_stage;
+use super::stage::SHARED_CRATES;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -43,8 +43,8 @@ fn cargo_home() -> Option<PathBuf> {
 }
 
 /// What a worker build may see, from an allow-list: the system's programs and libraries (the C
-/// linker), the toolchain, the crate registry, libtorch, cargo's configuration, the wire crate
-/// (read-only), and its own staging folder and the worker target folder (writable). Nothing else
+/// linker), the toolchain, the crate registry, libtorch, cargo's configuration, the shared crates
+/// (wire and plots, read-only), and its own staging folder and the worker target folder (writable). Nothing else
 /// of the host — no other checkout, no home folder, no `/etc` beyond the linker's needs — opens for
 /// it. Enforced by bubblewrap's binds ([`jailed_build`]) or, without bubblewrap, by Landlock.
 /// `None` where the toolchain or the crate registry cannot be found.
@@ -61,7 +61,8 @@ pub(super) fn build_allow_list(
         .collect();
     read.extend([sysroot, cargo_home.join("registry"), cargo_home.join("git")]);
     read.extend(libtorch_folders(workspace));
-    read.extend([workspace.root.join(".cargo"), wire_stage(workspace)]);
+    read.push(workspace.root.join(".cargo"));
+    read.extend(SHARED_CRATES.iter().map(|shared| shared.stage(workspace)));
     let write = vec![staging.to_path_buf(), target.to_path_buf()];
     Some(crate::run::jail::AllowList { read, read_write: vec![PathBuf::from("/dev")], write })
 }
@@ -104,8 +105,8 @@ pub(super) fn jailed_build(
 /// folder, cargo's configuration and libtorch; everything else in the workspace is hidden, and so
 /// is every folder of `private` (other submissions, reports).
 pub(super) fn build_view(workspace: &Workspace, staging: &Path, private: &[PathBuf]) -> crate::run::sandbox::Isolation {
-    let mut keep: Vec<PathBuf> =
-        vec![staging.to_path_buf(), workspace.target_dir().join("grader/worker-target"), wire_stage(workspace)];
+    let mut keep: Vec<PathBuf> = vec![staging.to_path_buf(), workspace.target_dir().join("grader/worker-target")];
+    keep.extend(SHARED_CRATES.iter().map(|shared| shared.stage(workspace)));
     keep.extend([".cargo", ".venv"].iter().map(|d| workspace.root.join(d)));
     keep.extend(std::env::var_os("LIBTORCH").map(PathBuf::from));
     let keep: Vec<PathBuf> = keep.into_iter().filter_map(|p| p.canonicalize().ok()).collect();
