@@ -127,11 +127,14 @@ fn prairielearn_results_say_when_a_submission_cannot_be_judged() {
     assert!(results["tests"].as_array().is_some_and(|t| !t.is_empty()));
 }
 
-/// The fixture reports copied into `dir/graded`: that folder, and its `correct` student's report
-/// as the grader measured it.
-fn graded_fixtures(dir: &std::path::Path) -> (std::path::PathBuf, Value) {
+/// The fixture reports copied into `dir/graded` with the instructor's `files` (name, text) beside
+/// them: that folder, and its `correct` student's report as the grader measured it.
+fn graded_fixtures(dir: &std::path::Path, files: &[(&str, &str)]) -> (std::path::PathBuf, Value) {
     let graded = dir.join("graded");
     common::copy_tree(&root().join("tests/fixtures/reports"), &graded);
+    for (name, text) in files {
+        std::fs::write(graded.join(name), text).unwrap();
+    }
     let report = std::fs::read_to_string(graded.join("correct/report.json")).unwrap();
     (graded, serde_json::from_str(&report).unwrap())
 }
@@ -147,12 +150,8 @@ fn pages(graded: &std::path::Path) -> std::process::Output {
 #[test]
 fn overrides_reach_the_gradebook_page_and_dashboard_once() {
     let dir = tempfile::tempdir().unwrap();
-    let (graded, raw) = graded_fixtures(dir.path());
-    std::fs::write(
-        graded.join("overrides.csv"),
-        "student,target,points,reason,who,when\ncorrect,training.accuracy,-2,copied the training loop,TA Kim,2026-11-30\n",
-    )
-    .unwrap();
+    let overrides = "student,target,points,reason,who,when\ncorrect,training.accuracy,-2,copied the training loop,TA Kim,2026-11-30\n";
+    let (graded, raw) = graded_fixtures(dir.path(), &[("overrides.csv", overrides)]);
     for _ in 0..2 {
         let output = pages(&graded);
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -181,14 +180,10 @@ fn overrides_reach_the_gradebook_page_and_dashboard_once() {
 #[test]
 fn a_late_submission_costs_its_penalty_once() {
     let dir = tempfile::tempdir().unwrap();
-    let (graded, raw) = graded_fixtures(dir.path());
+    let course = "due = \"2026-12-01T23:59:00Z\"\ngrace = \"15m\"\npenalty_per_day = 10\n";
+    let submitted = "student,submitted_at\ncorrect,2026-12-03T00:59:00Z\n";
+    let (graded, raw) = graded_fixtures(dir.path(), &[("course.toml", course), ("submitted.csv", submitted)]);
     let raw = raw["score"].as_f64().unwrap();
-    std::fs::write(
-        graded.join("course.toml"),
-        "due = \"2026-12-01T23:59:00Z\"\ngrace = \"15m\"\npenalty_per_day = 10\n",
-    )
-    .unwrap();
-    std::fs::write(graded.join("submitted.csv"), "student,submitted_at\ncorrect,2026-12-03T00:59:00Z\n").unwrap();
     for _ in 0..2 {
         let output = pages(&graded);
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -213,12 +208,8 @@ fn a_late_submission_costs_its_penalty_once() {
 #[test]
 fn a_roster_yields_a_canvas_import_and_names_who_is_missing() {
     let dir = tempfile::tempdir().unwrap();
-    let (graded, correct) = graded_fixtures(dir.path());
-    std::fs::write(
-        graded.join("roster.csv"),
-        "name,email,sis_id,section,canvas_id,id\nJane Doe,jdoe@uni.edu,S1,A,101,correct\nAbsent Student,absent@uni.edu,S2,B,102,\n",
-    )
-    .unwrap();
+    let roster = "name,email,sis_id,section,canvas_id,id\nJane Doe,jdoe@uni.edu,S1,A,101,correct\nAbsent Student,absent@uni.edu,S2,B,102,\n";
+    let (graded, correct) = graded_fixtures(dir.path(), &[("roster.csv", roster)]);
     let output = pages(&graded);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
