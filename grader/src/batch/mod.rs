@@ -9,7 +9,7 @@
 //! submission bytes, grader version and settings (`--regrade` forces).
 
 use crate::grade::{self, GradeOptions, Prepared};
-use crate::output::files::Platform;
+use crate::output::files::{Pages, Platform, write_batch_outputs};
 use crate::output::gradebook;
 use crate::output::report::{Report, SubmissionInfo};
 use crate::submission::Refusal;
@@ -337,7 +337,7 @@ pub fn run(options: &BatchOptions) -> Result<BatchOutcome> {
         crate::output::files::write_atomic(&folder.join(KEY_FILE), key.as_bytes())?;
         {
             let _one_writer = gradebook_lock.lock().map_err(|_| anyhow::anyhow!("a grader thread panicked"))?;
-            crate::output::files::write_batch_outputs(&options.out)?;
+            write_batch_outputs(&options.out, Pages::Of(&submission.student))?;
         }
         graded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         bar.inc(1);
@@ -369,7 +369,7 @@ pub fn run(options: &BatchOptions) -> Result<BatchOutcome> {
     bar.finish_and_clear();
     builder.join().map_err(|_| anyhow::anyhow!("the build thread panicked"))??;
     outcomes.into_iter().collect::<Result<Vec<()>>>()?;
-    crate::output::files::write_batch_outputs(&options.out)?;
+    write_batch_outputs(&options.out, Pages::Every)?;
     let _ = std::fs::remove_dir_all(options.out.join(".staging"));
     Ok(BatchOutcome { graded, reused })
 }
@@ -399,7 +399,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<usize> {
             }
         }
     }
-    crate::output::files::write_batch_outputs(out)?;
+    write_batch_outputs(out, Pages::Every)?;
     Ok(seen.len())
 }
 

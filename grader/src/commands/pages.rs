@@ -2,7 +2,7 @@
 //! `<student>/report.html` and the dashboard `index.html` (after a merge, or an older grader).
 
 use crate::exit::Exit;
-use crate::output::files::write_page;
+use crate::output::files::{Pages, write_batch_outputs, write_page};
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -21,11 +21,9 @@ pub fn run(args: Args) -> Result<Exit> {
         println!("{}", write_page(&args.folder, &report)?.display());
         return Ok(Exit::Success);
     }
-    let reports = crate::output::gradebook::load_graded_folder(&args.folder)?;
-    for (student, report) in &reports {
-        write_page(&args.folder.join(student), report)?;
-    }
-    crate::output::files::write_batch_outputs(&args.folder)?;
+    // Refuses a folder that is not graded, with the reason.
+    crate::output::gradebook::load_graded_folder(&args.folder)?;
+    let reports = write_batch_outputs(&args.folder, Pages::Every)?;
     println!("{} student pages and {}", reports.len(), args.folder.join("index.html").display());
     println!("{}", crate::output::files::describe_batch(&args.folder)?);
     Ok(Exit::Success)

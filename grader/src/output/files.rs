@@ -99,12 +99,26 @@ pub enum Platform {
     Prairielearn,
 }
 
-/// Rewrites `grades.csv`, `check_stats.csv` and the dashboard `index.html` in `out` from the
-/// reports there, with the folder's overrides applied (and the pages of the students they
-/// concern rewritten to show them); returns the reports so.
-pub fn write_batch_outputs(out: &Path) -> anyhow::Result<BTreeMap<String, Report>> {
+/// Which students' pages a gradebook update rewrites from their adjusted reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pages<'a> {
+    /// Every student's (`grader pages`, a merge, the end of a batch: the folder's overrides or
+    /// course file may have changed since a page was written).
+    Every,
+    /// The one just graded, during a batch (every other page is as the last update left it).
+    Of(&'a str),
+}
+
+/// Rewrites `grades.csv`, `check_stats.csv`, the dashboard `index.html` and the roster's exports
+/// in `out` from the reports there, with the folder's overrides and lateness applied, and the
+/// `pages` named, so that they show them; returns the reports so.
+pub fn write_batch_outputs(out: &Path, pages: Pages<'_>) -> anyhow::Result<BTreeMap<String, Report>> {
     let reports = adjusted_reports(out)?;
-    for (student, report) in reports.iter().filter(|(_, r)| !r.overrides.is_empty() || r.lateness.is_some()) {
+    let rewritten = reports.iter().filter(|(student, _)| match pages {
+        Pages::Every => true,
+        Pages::Of(one) => student.as_str() == one,
+    });
+    for (student, report) in rewritten {
         write_page(&out.join(student), report)?;
     }
     write_atomic(&out.join("grades.csv"), grades_csv(&reports).as_bytes())?;
@@ -113,4 +127,29 @@ pub fn write_batch_outputs(out: &Path) -> anyhow::Result<BTreeMap<String, Report
     write_atomic(&out.join("index.html"), crate::output::html::dashboard_page(&reports, &leads).as_bytes())?;
     crate::output::roster::write_exports(out, &reports)?;
     Ok(reports)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::report::fixture;
+
+    #[test]
+    fn a_gradebook_update_rewrites_the_pages_it_names_with_their_adjustments() {
+        let dir = tempfile::tempdir().unwrap();
+        for student in ["ann", "bob"] {
+            write_json_atomic(&dir.path().join(student).join("report.json"), &fixture("correct")).unwrap();
+        }
+        let overrides = "student,target,points,reason,who,when\nann,training,-1,r,TA,d\nbob,training,-1,r,TA,d\n";
+        std::fs::write(dir.path().join("overrides.csv"), overrides).unwrap();
+        let page = |student: &str| std::fs::read_to_string(dir.path().join(student).join("report.html")).ok();
+        write_batch_outputs(dir.path(), Pages::Of("ann")).unwrap();
+        assert!(page("ann").unwrap().contains("Overrides"), "the named page shows its override");
+        assert_eq!(page("bob"), None, "a page it does not name is left as it was");
+        assert!(dir.path().join("grades.csv").is_file() && dir.path().join("index.html").is_file());
+        std::fs::remove_file(dir.path().join("overrides.csv")).unwrap();
+        write_batch_outputs(dir.path(), Pages::Every).unwrap();
+        assert!(!page("ann").unwrap().contains("Overrides"), "an override taken back leaves its page");
+        assert!(page("bob").is_some());
+    }
 }
