@@ -28,7 +28,7 @@ pub fn training_curves(histories: &[(&str, &[EpochStats])], target_accuracy: f64
     let target = Target { value: target_accuracy, label: &label };
     Ok(lines_in_a_row(&[
         LineChart::new("training loss", ("epoch", "loss"), &loss),
-        LineChart::new("validation accuracy", ("epoch", "%"), &accuracy).with_target(target).with_y_max(100.0),
+        LineChart::new("validation accuracy (%)", ("epoch", "%"), &accuracy).with_target(target).with_y_max(100.0),
     ])?)
 }
 
@@ -41,7 +41,7 @@ pub fn variance_per_layer(series: &[(&str, &[LayerVariance])]) -> Result<String,
         .map(|&(label, layers)| Series { label, values: log10_by_position(layers, |l| l.variance) })
         .collect();
     let axes = ("layer, in forward order", "log₁₀ variance");
-    Ok(lines(&LineChart::new("Output variance per layer (log₁₀)", axes, &series))?)
+    Ok(lines(&LineChart::new("output variance per layer (log₁₀)", axes, &series))?)
 }
 
 /// Loss against α for each named slice (see [`crate::landscape::loss_slice`]), on a log scale: far
@@ -56,7 +56,7 @@ pub fn loss_landscape(slices: &[(&str, &[(f64, f64)])]) -> Result<String, Error>
         })
         .collect();
     let axes = ("alpha", "log₁₀ loss");
-    Ok(lines(&LineChart::new("Loss along a random direction", axes, &series))?)
+    Ok(lines(&LineChart::new("loss along a random direction", axes, &series))?)
 }
 
 /// Writes SVG text to `path`.
