@@ -25,12 +25,12 @@ pub fn read_rows<T: DeserializeOwned>(path: &Path, columns: &str) -> Result<Vec<
     let headers = reader.headers().with_context(|| format!("{}:1: expected {columns}", path.display()))?.clone();
     let mut rows = Vec::new();
     for (index, record) in reader.records().enumerate() {
-        // A line number from the reader (a quoted cell may span lines); the header is line 1.
-        let line = |record: &csv::StringRecord| record.position().map_or(index as u64 + 2, csv::Position::line);
-        let at = match &record {
-            Ok(record) => format!("{}:{}", path.display(), line(record)),
-            Err(_) => format!("{}:{}", path.display(), index + 2),
+        // The reader's line (a quoted cell may span lines); the header is line 1.
+        let line = match &record {
+            Ok(record) => record.position().map(csv::Position::line),
+            Err(error) => error.position().map(csv::Position::line),
         };
+        let at = format!("{}:{}", path.display(), line.unwrap_or(index as u64 + 2));
         let record = record
             .map_err(anyhow::Error::from)
             .and_then(|r| Ok(r.deserialize::<T>(Some(&headers))?))
@@ -74,5 +74,10 @@ mod tests {
         assert!(err.contains("t.csv:3: expected student,hours"), "{err}");
         let err = format!("{:#}", rows("student,hours\njane,2,9\n").unwrap_err());
         assert!(err.contains("t.csv:2: expected student,hours"), "{err}");
+        // Past a quoted cell over two lines, both kinds of mistake name the line they are on.
+        let err = format!("{:#}", rows("student,hours\n\"kim\nlee\",3\nzoe,lots\n").unwrap_err());
+        assert!(err.contains("t.csv:4: expected student,hours"), "{err}");
+        let err = format!("{:#}", rows("student,hours\n\"kim\nlee\",3\nzoe,1,9\n").unwrap_err());
+        assert!(err.contains("t.csv:4: expected student,hours"), "{err}");
     }
 }
