@@ -45,8 +45,7 @@ pub fn output_confined(
 fn describe_build(namespace: bool, landlock: bool) -> String {
     const HIDING: &str =
         "a mount namespace that hides the solution, the grader, the tests, reports and other submissions";
-    const ALLOW_LIST: &str =
-        "Landlock's allow-list (system programs, the toolchain, the crate registry, libtorch, its own staging folder)";
+    const ALLOW_LIST: &str = "Landlock's allow-list (system programs, the toolchain, the crate registry, libtorch, the shared wire and plots crates, its own staging folder)";
     let applied: Vec<&str> =
         [namespace.then_some(HIDING), landlock.then_some(ALLOW_LIST)].into_iter().flatten().collect();
     if applied.is_empty() {

@@ -4,8 +4,8 @@
 //! built as one. A submission's worker is built in a workspace of its own,
 //! `target/grader/workers/<key>/`: the graded crate staged as package `resnet-lab-graded-<key>`
 //! (its `Cargo.toml` with workspace inheritance resolved, and its `src/`), the worker's sources, the
-//! shared crates (wire and plots, staged once for every build), the build script, the workspace's
-//! lockfile and a generated root manifest.
+//! shared crates (wire and plots: one staged copy under `target/grader/shared/` that every build
+//! reads and none writes), the build script, the workspace's lockfile and a generated root manifest.
 //! Cargo runs in a mount namespace that shows it that folder, its target folder
 //! (`target/grader/worker-target`, shared by every worker build so that libtorch's bindings compile
 //! once), libtorch and the toolchain, and hides the rest of this workspace (the solution, the hidden
@@ -56,7 +56,7 @@ impl Built {
 }
 
 /// How a build in bubblewrap is confined, in words.
-const JAILED_BUILD: &str = "the student's files compiled with the worker in bubblewrap, with an allow-list view (system programs, the toolchain, the crate registry, libtorch, its own staging folder): no solution, hidden check, other submission or host file to read, no network";
+const JAILED_BUILD: &str = "the student's files compiled with the worker in bubblewrap, with an allow-list view (system programs, the toolchain, the crate registry, libtorch, the shared wire and plots crates, its own staging folder): no solution, hidden check, other submission or host file to read, no network";
 
 /// Why no worker could be built.
 #[derive(Debug, Clone, thiserror::Error)]

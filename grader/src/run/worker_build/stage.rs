@@ -11,11 +11,19 @@ pub(super) fn read_manifest(path: &Path) -> Result<DocumentMut> {
     text.parse::<DocumentMut>().with_context(|| format!("{} is not valid TOML", path.display()))
 }
 
-/// Writes `text` to `path` unless it already holds exactly that (keeps mtimes for cargo).
+/// The name prefix of a file being written (another build's may be under way in a shared folder).
+const IN_FLIGHT: &str = ".staging-";
+
+/// Writes `text` to `path` unless it already holds exactly that (keeps mtimes for cargo); through a
+/// temporary file and a rename, so that a build running beside (the shared crates are staged by
+/// every build) never reads half a file.
 fn write_if_changed(path: &Path, text: &[u8]) -> Result<()> {
     if std::fs::read(path).ok().as_deref() != Some(text) {
-        std::fs::create_dir_all(path.parent().expect("has parent"))?;
-        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        let folder = path.parent().expect("has parent");
+        std::fs::create_dir_all(folder)?;
+        let mut file = tempfile::Builder::new().prefix(IN_FLIGHT).tempfile_in(folder)?;
+        std::io::Write::write_all(&mut file, text)?;
+        file.persist(path).map_err(|e| e.error).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
 }
@@ -137,8 +145,14 @@ fn mirror_dir(from: &Path, to: &Path) -> Result<()> {
         }
     }
     if to.is_dir() {
-        for stale in crate::walk::files_below(to, to, &[])?.into_iter().filter(|f| !wanted.contains(f)) {
-            std::fs::remove_file(to.join(stale))?;
+        let in_flight = |f: &PathBuf| f.file_name().is_some_and(|n| n.to_string_lossy().starts_with(IN_FLIGHT));
+        for stale in crate::walk::files_below(to, to, &[])?.into_iter().filter(|f| !wanted.contains(f) && !in_flight(f))
+        {
+            // Another build beside may have removed it first.
+            match std::fs::remove_file(to.join(&stale)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
         }
     }
     Ok(())
@@ -203,9 +217,9 @@ pub(super) fn stage_worker(workspace: &Workspace, crate_dir: &Path, staging: &Pa
 #[derive(Debug, Clone, Copy)]
 pub(super) struct SharedCrate {
     /// Its folder in the workspace.
-    folder: &'static str,
+    pub(super) folder: &'static str,
     /// Its package name.
-    package: &'static str,
+    pub(super) package: &'static str,
 }
 
 /// The wire crate (the worker's protocol) and the plots crate (the assignment crate draws with it).
@@ -223,7 +237,7 @@ impl SharedCrate {
 
 /// Points `manifest`'s dependencies on a shared crate at its staged copy (their paths in the
 /// workspace are hidden from the build).
-fn use_staged_shared_crates(manifest: &mut DocumentMut, workspace: &Workspace) {
+pub(super) fn use_staged_shared_crates(manifest: &mut DocumentMut, workspace: &Workspace) {
     let Some(deps) = manifest.get_mut("dependencies").and_then(Item::as_table_like_mut) else { return };
     for (name, dependency) in deps.iter_mut() {
         let package = dependency.get("package").and_then(Item::as_str).unwrap_or(name.get()).to_string();

@@ -1,7 +1,8 @@
 //! Tests of worker builds: staging, first errors, confinement.
 
-use super::stage::standalone_manifest;
+use super::stage::{SHARED_CRATES, stage_worker, standalone_manifest};
 use super::*;
+use toml_edit::Item;
 
 #[test]
 fn first_errors_keeps_the_first_three_error_blocks() {
@@ -44,4 +45,36 @@ fn manifests_become_standalone() {
     assert!(doc["dependencies"]["local"]["path"].as_str().unwrap().starts_with('/'));
     assert!(doc.get("dev-dependencies").is_none() && doc.get("workspace").is_some());
     assert_eq!(doc["profile"]["dev"]["debug"].as_integer(), Some(0));
+}
+
+/// The graded crate's and the worker's dependencies on the shared crates (plots, wire) point at
+/// their staged copies, which the build may read and not write; the workspace's own folders stay
+/// hidden from it.
+#[test]
+fn shared_crates_are_staged_and_read_only_to_the_build() {
+    let workspace = Workspace::locate().unwrap();
+    let staging = tempfile::tempdir().unwrap();
+    stage_worker(&workspace, &workspace.root.join("student"), staging.path(), "staging-test").unwrap();
+    let graded = read_manifest(&staging.path().join("graded/Cargo.toml")).unwrap();
+    let worker = read_manifest(&staging.path().join("Cargo.toml")).unwrap();
+    let path_of = |manifest: &DocumentMut, package: &str| -> PathBuf {
+        let deps = manifest["dependencies"].as_table_like().unwrap();
+        let (_, dep) =
+            deps.iter().find(|(name, d)| d.get("package").and_then(Item::as_str).unwrap_or(name) == package).unwrap();
+        PathBuf::from(dep.get("path").and_then(Item::as_str).unwrap())
+    };
+    let target = workspace.target_dir().join("grader/worker-target");
+    let allowed = build_allow_list(&workspace, staging.path(), &target);
+    for (manifest, package) in [(&graded, "resnet-lab-plots"), (&worker, "resnet-lab-wire")] {
+        let stage = SHARED_CRATES.iter().find(|s| s.package == package).unwrap().stage(&workspace);
+        assert_eq!(path_of(manifest, package), stage, "{package}");
+        assert!(stage.join("src/lib.rs").is_file() && stage.join("Cargo.toml").is_file(), "{package} is staged");
+        if let Some(allowed) = &allowed {
+            assert!(allowed.read.contains(&stage) && !allowed.write.iter().any(|w| stage.starts_with(w)), "{package}");
+        }
+    }
+    let view = build_view(&workspace, staging.path(), &[]);
+    for own in ["solution", "plots", "grader"] {
+        assert!(view.hide.contains(&workspace.root.join(own)), "{own} is hidden: {:?}", view.hide);
+    }
 }

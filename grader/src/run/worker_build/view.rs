@@ -102,7 +102,7 @@ pub(super) fn jailed_build(
 }
 
 /// What a worker build may see of this workspace: its staging folder, the shared worker target
-/// folder, cargo's configuration and libtorch; everything else in the workspace is hidden, and so
+/// folder, the staged shared crates, cargo's configuration and libtorch; everything else in the workspace is hidden, and so
 /// is every folder of `private` (other submissions, reports).
 pub(super) fn build_view(workspace: &Workspace, staging: &Path, private: &[PathBuf]) -> crate::run::sandbox::Isolation {
     let mut keep: Vec<PathBuf> = vec![staging.to_path_buf(), workspace.target_dir().join("grader/worker-target")];
