@@ -84,9 +84,11 @@ mod tests {
         // (a little less: zero padding gives border pixels fewer inputs).
         assert!((0.06..0.12).contains(&he[0]), "{he:?}");
         // Every later one (fan-in = fan-out = 576) keeps it in expectation: 576 × 2/576 × E[relu(y)²]
-        // = Var(y); a layer's gain scatters around 1, but the variance stays of the same order.
+        // = Var(y); a layer's gain scatters around 1, but the variance stays of the same order. (The
+        // seed does not fix the draw: tests beside this one share libtorch's generator. Over 120
+        // seeds the widest spread from conv1 was 4.7×, against the naive one's 10⁻⁷ below.)
         for (layer, v) in he[..8].iter().enumerate() {
-            assert!((he[0] / 2.5..he[0] * 2.5).contains(v), "conv{}: {he:?}", layer + 1);
+            assert!((he[0] / 10.0..he[0] * 10.0).contains(v), "conv{}: {he:?}", layer + 1);
         }
         let naive = variances(Init::Naive);
         // 576 × 10⁻⁴ / 2 ≈ 0.029 per layer: seven layers later, below 10⁻⁸.
