@@ -107,6 +107,53 @@ fn device_name(device: Device) -> String {
     }
 }
 
+/// What one run's epochs took and reached.
+struct Epochs {
+    /// Seconds of each epoch's training.
+    seconds: Vec<f64>,
+    /// Seconds from process start until the test accuracy first reached 75%.
+    reached_75: Option<f64>,
+    /// … and 90%.
+    reached_90: Option<f64>,
+    /// The test accuracy after the last epoch.
+    final_accuracy: f64,
+}
+
+/// Trains `model` with `config`'s one-cycle schedule on the first of `data`, timing each epoch and
+/// testing on the second after it; `born` is when the process started.
+fn timed_epochs(
+    model: &Model,
+    (train, test): (&Dataset, &Dataset),
+    config: &TrainConfig,
+    seed: u64,
+    born: Instant,
+) -> Result<Epochs> {
+    prepare_variables(&model.vs, config);
+    let mut opt = sgd(&model.vs, config)?;
+    let steps = steps_per_epoch(train.len(), config.batch_size);
+    let schedule = LrSchedule::one_cycle(config.peak_learning_rate, config.warmup_fraction, steps * config.epochs);
+    let mut epochs = Epochs { seconds: Vec::new(), reached_75: None, reached_90: None, final_accuracy: 0.0 };
+    for epoch in 0..config.epochs {
+        let t = Instant::now();
+        train_epoch(&*model.net, &mut opt, train, config, &schedule, epoch * steps);
+        if config.device.is_cuda() {
+            tch::Cuda::synchronize(0);
+        }
+        epochs.seconds.push(t.elapsed().as_secs_f64());
+        let accuracy = evaluate(&*model.net, test, config);
+        let now = born.elapsed().as_secs_f64();
+        if accuracy >= 75.0 {
+            epochs.reached_75.get_or_insert(now);
+        }
+        if accuracy >= 90.0 {
+            epochs.reached_90.get_or_insert(now);
+        }
+        epochs.final_accuracy = accuracy;
+        eprintln!("run {seed} epoch {} test {accuracy:.2}% ({:.2} s)", epoch + 1, epochs.seconds[epoch]);
+    }
+    Ok(epochs)
+}
+
 fn main() -> Result<()> {
     let born = Instant::now() - std::time::Duration::from_secs_f64(process_age());
     let args = Args::parse();
@@ -156,29 +203,9 @@ fn main() -> Result<()> {
         let config = config_for(seed);
         seed_everything(seed);
         let model = Model::resnet18(&config.model, device);
-        prepare_variables(&model.vs, &config);
-        let mut opt = sgd(&model.vs, &config)?;
+        let Epochs { seconds: epoch_seconds, reached_75: t75, reached_90: t90, final_accuracy: final_acc } =
+            timed_epochs(&model, (&train, &test), &config, seed, born)?;
         let steps = steps_per_epoch(train.len(), config.batch_size);
-        let schedule = LrSchedule::one_cycle(config.peak_learning_rate, config.warmup_fraction, steps * config.epochs);
-        let (mut t75, mut t90, mut final_acc) = (None, None, 0.0);
-        let mut epoch_seconds = Vec::new();
-        for epoch in 0..config.epochs {
-            let t = Instant::now();
-            train_epoch(&*model.net, &mut opt, &train, &config, &schedule, epoch * steps);
-            if device.is_cuda() {
-                tch::Cuda::synchronize(0);
-            }
-            epoch_seconds.push(t.elapsed().as_secs_f64());
-            final_acc = evaluate(&*model.net, &test, &config);
-            let now = born.elapsed().as_secs_f64();
-            if final_acc >= 75.0 && t75.is_none() {
-                t75 = Some(now);
-            }
-            if final_acc >= 90.0 && t90.is_none() {
-                t90 = Some(now);
-            }
-            eprintln!("run {seed} epoch {} test {final_acc:.2}% ({:.2} s)", epoch + 1, epoch_seconds[epoch]);
-        }
         let steady: Vec<f64> = epoch_seconds.iter().skip(1).copied().collect();
         let steady_s =
             if steady.is_empty() { epoch_seconds[0] } else { steady.iter().sum::<f64>() / steady.len() as f64 };
