@@ -102,7 +102,7 @@ fn manifest_time(files: &intake::Files) -> Option<String> {
 
 /// The report in `folder`, if it reads.
 fn read_report(folder: &Path) -> Option<Report> {
-    serde_json::from_str(&std::fs::read_to_string(folder.join("report.json")).ok()?).ok()
+    gradebook::read_report(folder).ok()
 }
 
 /// libtorch's CPU threads for each check process when `jobs` students are graded at once: the

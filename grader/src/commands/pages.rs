@@ -17,7 +17,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<Exit> {
     let single = args.folder.join("report.json");
     if single.is_file() {
-        let report: crate::output::report::Report = serde_json::from_str(&std::fs::read_to_string(&single)?)?;
+        let report = crate::output::gradebook::read_report(&args.folder)?;
         println!("{}", write_page(&args.folder, &report)?.display());
         return Ok(Exit::Success);
     }

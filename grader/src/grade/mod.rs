@@ -15,7 +15,7 @@ pub use plan::plan;
 pub use results::explain_missing_result;
 pub use session::allocator_conf;
 
-use crate::catalog::{self, Check, Exercise, Visibility};
+use crate::catalog::{Check, Exercise};
 use crate::output::report::{BuildInfo, CheckResult, Metadata, Report, SCHEMA_VERSION, Status, round2};
 use crate::profile::ProfileName;
 use crate::run::pace::Pace;
@@ -192,16 +192,14 @@ struct RunFacts {
     duration_s: f64,
 }
 
-fn assemble(options: &GradeOptions, mut results: Vec<CheckResult>, build: BuildInfo, facts: RunFacts) -> Report {
-    results.sort_by_key(|r| catalog::CHECKS.iter().position(|c| c.id == r.id));
-    let score = round2(results.iter().map(|r| r.score).sum());
-    let max_score = results.iter().map(|r| r.max_score).sum();
-    Report {
+fn assemble(options: &GradeOptions, results: Vec<CheckResult>, build: BuildInfo, facts: RunFacts) -> Report {
+    let mut report = Report {
         schema_version: SCHEMA_VERSION,
-        score,
-        max_score,
-        hidden_checks_included: results.iter().any(|r| r.visibility == Visibility::Hidden),
-        exercises: Report::exercise_totals(&results, options.profile),
+        // Set from the results by `total_up` below.
+        score: 0.0,
+        max_score: 0.0,
+        hidden_checks_included: false,
+        exercises: Vec::new(),
         checks: results,
         build,
         submission: None,
@@ -221,7 +219,9 @@ fn assemble(options: &GradeOptions, mut results: Vec<CheckResult>, build: BuildI
             finished_at: now(),
             duration_s: round2(facts.duration_s),
         },
-    }
+    };
+    report.total_up(options.profile);
+    report
 }
 
 /// Lets the worker's uid reach what it needs of the run folder: the folder itself and its binary

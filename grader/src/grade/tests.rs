@@ -1,5 +1,6 @@
 //! Tests of grading with stand-in judges, and of plans and scoring.
 
+use crate::catalog;
 use super::results::result_for;
 use super::*;
 use crate::run::sandbox::{ChildRun, Clock, Exit, Limits};

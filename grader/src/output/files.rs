@@ -2,6 +2,7 @@
 //! `results.json`) and a batch folder's gradebook and dashboard, each file atomically.
 
 use crate::output::gradebook::{check_stats_csv, grades_csv, load_reports};
+use crate::output::html::SimilarityLead;
 use crate::output::report::Report;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -62,21 +63,16 @@ pub fn adjusted_reports(out: &Path) -> anyhow::Result<BTreeMap<String, Report>> 
 
 /// The pairs `grader similarity --out OUT/similarity` listed (at or above its threshold: those with
 /// a page), strongest first; none without that report.
-fn similarity_leads(out: &Path) -> anyhow::Result<Vec<crate::output::html::SimilarityLead>> {
+fn similarity_leads(out: &Path) -> anyhow::Result<Vec<SimilarityLead>> {
     let path = out.join("similarity/pairs.csv");
     if !path.is_file() {
         return Ok(Vec::new());
     }
-    let mut leads = Vec::new();
-    for record in csv::Reader::from_path(&path)?.records() {
-        let record = record?;
-        let share: f64 = record.get(2).and_then(|s| s.parse().ok()).unwrap_or(0.0);
-        let (a, b) = (record[0].to_string(), record[1].to_string());
-        if out.join(format!("similarity/pairs/{a}--{b}.html")).is_file() {
-            leads.push((a, b, share));
-        }
-    }
-    Ok(leads)
+    let rows = crate::output::table::read_rows::<SimilarityLead>(&path, "student_a,student_b,score")?;
+    let leads = rows.into_iter().map(|row| row.record);
+    let paged =
+        |l: &SimilarityLead| out.join(format!("similarity/pairs/{}--{}.html", l.student_a, l.student_b)).is_file();
+    Ok(leads.filter(paged).collect())
 }
 
 /// What a batch folder holds, for the terminal: the gradebook's summary, and the roster's line.

@@ -26,6 +26,13 @@ pub fn load_graded_folder(folder: &Path) -> Result<BTreeMap<String, Report>> {
     Ok(reports)
 }
 
+/// The `report.json` in `folder`: an error naming it when it does not read or is not a report.
+pub fn read_report(folder: &Path) -> Result<Report> {
+    let path = folder.join("report.json");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a grading report", path.display()))
+}
+
 /// Every `<student>/report.json` below `out` (hidden folders skipped), by student; none when
 /// `out` does not exist yet.
 pub fn load_reports(out: &Path) -> Result<BTreeMap<String, Report>> {
@@ -36,14 +43,10 @@ pub fn load_reports(out: &Path) -> Result<BTreeMap<String, Report>> {
     for entry in std::fs::read_dir(out).with_context(|| format!("cannot list {}", out.display()))? {
         let path = entry?.path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
-        let report_path = path.join("report.json");
-        if name.starts_with('.') || !report_path.is_file() {
+        if name.starts_with('.') || !path.join("report.json").is_file() {
             continue;
         }
-        let text = std::fs::read_to_string(&report_path)?;
-        let report: Report = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a grading report", report_path.display()))?;
-        reports.insert(name, report);
+        reports.insert(name, read_report(&path)?);
     }
     Ok(reports)
 }

@@ -235,15 +235,22 @@ impl Report {
                 None => self.checks.push(result),
             }
         }
-        self.checks.sort_by_key(|c| crate::catalog::CHECKS.iter().position(|row| row.id == c.id));
         let profile =
             crate::profile::ProfileName::parse(&self.metadata.profile).unwrap_or(crate::profile::ProfileName::Smoke);
-        self.exercises = Report::exercise_totals(&self.checks, profile);
-        self.score = round2(self.checks.iter().map(|c| c.score).sum());
-        self.max_score = self.checks.iter().map(|c| c.max_score).sum();
+        self.total_up(profile);
         self.build = newer.build;
         self.metadata.finished_at = newer.metadata.finished_at;
         self
+    }
+
+    /// Puts the check results in catalog order and sets every total from them: the score, the
+    /// points possible, each exercise's (of a run in `profile`), whether hidden checks ran.
+    pub fn total_up(&mut self, profile: crate::profile::ProfileName) {
+        self.checks.sort_by_key(|c| crate::catalog::CHECKS.iter().position(|row| row.id == c.id));
+        self.score = round2(self.checks.iter().map(|c| c.score).sum());
+        self.max_score = self.checks.iter().map(|c| c.max_score).sum();
+        self.exercises = Report::exercise_totals(&self.checks, profile);
+        self.hidden_checks_included = self.checks.iter().any(|c| c.visibility == crate::catalog::Visibility::Hidden);
     }
 
     /// Totals per exercise from the check results of a run in `profile`.

@@ -147,9 +147,16 @@ fn dashboard_lateness(reports: &BTreeMap<String, Report>) -> Markup {
     }
 }
 
-/// A pair `grader similarity` listed (`OUT/similarity/pairs.csv`): the two students and the share
-/// of fingerprints they have in common.
-pub type SimilarityLead = (String, String, f64);
+/// A pair `grader similarity` listed (a row of `OUT/similarity/pairs.csv`).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct SimilarityLead {
+    /// One student.
+    pub student_a: String,
+    /// The other.
+    pub student_b: String,
+    /// The share of fingerprints they have in common (0–1).
+    pub score: f64,
+}
 
 /// The similarity report's strongest leads, when the folder has one.
 fn dashboard_similarity(leads: &[SimilarityLead]) -> Markup {
@@ -159,8 +166,8 @@ fn dashboard_similarity(leads: &[SimilarityLead]) -> Markup {
     html! {
         h2 { "Similarity leads (" (leads.len()) ")" }
         p.meta { "Pairs sharing much of their code, for a person to review; no grade changes. " a href="similarity/index.html" { "The similarity report" } }
-        ul { @for (a, b, share) in leads.iter().take(20) {
-            li { (format!("{:.0}%", share * 100.0)) " " a href=(format!("similarity/pairs/{a}--{b}.html")) { (a) " · " (b) } }
+        ul { @for SimilarityLead { student_a: a, student_b: b, score } in leads.iter().take(20) {
+            li { (format!("{:.0}%", score * 100.0)) " " a href=(format!("similarity/pairs/{a}--{b}.html")) { (a) " · " (b) } }
         } }
     }
 }
