@@ -1,8 +1,8 @@
 //! Tests of grading with stand-in judges, and of plans and scoring.
 
-use crate::catalog;
 use super::results::result_for;
 use super::*;
+use crate::catalog;
 use crate::run::sandbox::{ChildRun, Clock, Exit, Limits};
 use std::time::Duration;
 

@@ -27,17 +27,13 @@ impl Report {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let mut output = c.message.clone();
-                if let (Some(hint), false) = (&c.hint, c.status == Status::Passed) {
-                    output.push_str(&format!("\nHint: {hint}"));
-                }
                 serde_json::json!({
-                    "name": format!("{} — {}", c.id, c.name),
+                    "name": c.test_name(),
                     "number": format!("{}", i + 1),
                     "score": c.score,
                     "max_score": c.max_score,
                     "status": if c.status == Status::Passed { "passed" } else { "failed" },
-                    "output": output,
+                    "output": c.message_with_hint(),
                     "tags": [c.exercise.clone(), c.status.as_str()],
                     "visibility": if c.visibility == Visibility::Hidden { "after_published" } else { "visible" },
                 })

@@ -3,7 +3,7 @@
 //! plots as images.
 
 use crate::output::html::charts_of;
-use crate::output::report::{Report, Status, SubmissionStatus};
+use crate::output::report::{Report, SubmissionStatus};
 use base64::Engine;
 
 impl Report {
@@ -13,16 +13,12 @@ impl Report {
             .checks
             .iter()
             .map(|c| {
-                let mut message = c.message.clone();
-                if let (Some(hint), false) = (&c.hint, c.status == Status::Passed) {
-                    message.push_str(&format!("\nHint: {hint}"));
-                }
                 serde_json::json!({
-                    "name": format!("{} — {}", c.id, c.name),
+                    "name": c.test_name(),
                     "description": format!("{} ({} check)", c.exercise.title(), c.visibility.as_str()),
                     "points": c.score,
                     "max_points": c.max_score,
-                    "message": message,
+                    "message": c.message_with_hint(),
                 })
             })
             .collect();

@@ -71,6 +71,21 @@ pub struct CheckResult {
     pub limit: Option<TimeLimitUsed>,
 }
 
+impl CheckResult {
+    /// `id — name`: the check as a course platform's test is named.
+    pub fn test_name(&self) -> String {
+        format!("{} — {}", self.id, self.name)
+    }
+
+    /// Its message, with its hint below where it did not pass: a platform test's output.
+    pub fn message_with_hint(&self) -> String {
+        match (&self.hint, self.status == Status::Passed) {
+            (Some(hint), false) => format!("{}\nHint: {hint}", self.message),
+            _ => self.message.clone(),
+        }
+    }
+}
+
 /// The time limit a check ran under, beside the time it used (`duration_s`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
